@@ -1,0 +1,241 @@
+//! The wgpu ceremony in one place: pipeline cache, buffer allocation, recording a dispatch into
+//! the shared command encoder, submitting, and reading back.
+//!
+//! Grid convention: every entry point sees a 1-D logical grid of workgroups. When the count
+//! exceeds the per-dimension limit (65,535) it is laid out as `x * y`, and the shader rebuilds
+//! the linear index as `workgroup_id.x + workgroup_id.y * num_workgroups.x` (and ignores the
+//! few padding workgroups past the end).
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::kernels::Kernel;
+use std::num::NonZeroU64;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+/// A byte range of a buffer bound as one storage binding.
+pub(crate) struct View<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl Gpu {
+    /// The cached pipeline for `kernel`, compiled on first use. Compile errors become `Err`.
+    pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(pipeline) = self.inner.pipelines.lock().unwrap().get(&kernel) {
+            return Ok(pipeline.clone());
+        }
+        let device = &self.inner.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut modules = self.inner.modules.lock().unwrap();
+        let module = modules.entry(kernel.shader).or_insert_with(|| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.shader.file_name()),
+                source: wgpu::ShaderSource::Wgsl(kernel.shader.source().into()),
+            })
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.entry_point),
+            layout: None,
+            module,
+            entry_point: Some(kernel.entry_point),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        drop(modules);
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!(
+                "compiling {}::{}: {error}",
+                kernel.shader.file_name(),
+                kernel.entry_point
+            )));
+        }
+        let pipeline = Arc::new(pipeline);
+        let mut pipelines = self.inner.pipelines.lock().unwrap();
+        Ok(pipelines.entry(kernel).or_insert(pipeline).clone())
+    }
+
+    /// A storage buffer of `len` floats; NaN-filled when poisoning is on, else zeroed.
+    pub(crate) fn alloc(&self, len: usize, label: &str) -> Result<wgpu::Buffer> {
+        let bytes = (len.max(1) * 4) as u64;
+        if bytes > self.inner.limits.max_buffer_size {
+            return Err(Error::TooLarge {
+                what: format!("a tensor of {len} floats"),
+                bytes,
+                limit_name: "the adapter's max_buffer_size",
+                limit: self.inner.limits.max_buffer_size,
+            });
+        }
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        let buffer = if self.inner.poison.load(Ordering::Relaxed) {
+            let nan = vec![f32::NAN; len.max(1)];
+            self.inner
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytemuck::cast_slice(&nan),
+                    usage,
+                })
+        } else {
+            self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        Ok(buffer)
+    }
+
+    /// Records one dispatch of `kernel` over `workgroups` workgroups (a 1-D logical grid).
+    /// Binding 0 is `params` (uniform); bindings 1.. are `storage`, in order.
+    pub(crate) fn dispatch<P: bytemuck::Pod>(
+        &self,
+        kernel: Kernel,
+        params: &P,
+        storage: &[View],
+        workgroups: u32,
+    ) -> Result<()> {
+        if workgroups == 0 {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(kernel)?;
+        let device = &self.inner.device;
+        let mut bytes = bytemuck::bytes_of(params).to_vec();
+        bytes.resize(bytes.len().next_multiple_of(16), 0);
+        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (index, view) in storage.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: index as u32 + 1,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: view.buffer,
+                    offset: view.offset,
+                    size: NonZeroU64::new(view.size),
+                }),
+            });
+        }
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.entry_point),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let max = self
+            .inner
+            .limits
+            .max_compute_workgroups_per_dimension
+            .max(1);
+        let (x, y) = if workgroups <= max {
+            (workgroups, 1)
+        } else {
+            (max, workgroups.div_ceil(max))
+        };
+        let mut encoder = self.inner.encoder.lock().unwrap();
+        let encoder =
+            encoder.get_or_insert_with(|| device.create_command_encoder(&Default::default()));
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.entry_point),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+        Ok(())
+    }
+
+    /// Records a buffer-to-buffer copy into the shared encoder.
+    pub(crate) fn copy(
+        &self,
+        source: &wgpu::Buffer,
+        source_offset: u64,
+        target: &wgpu::Buffer,
+        target_offset: u64,
+        bytes: u64,
+    ) {
+        let mut encoder = self.inner.encoder.lock().unwrap();
+        let encoder = encoder.get_or_insert_with(|| {
+            self.inner
+                .device
+                .create_command_encoder(&Default::default())
+        });
+        encoder.copy_buffer_to_buffer(source, source_offset, target, target_offset, bytes);
+    }
+
+    /// Submits everything recorded so far as one command buffer, without waiting.
+    pub fn submit(&self) -> Result<()> {
+        let encoder = self.inner.encoder.lock().unwrap().take();
+        if let Some(encoder) = encoder {
+            self.inner.queue.submit([encoder.finish()]);
+        }
+        self.take_errors()
+    }
+
+    /// Submits everything recorded so far and waits until the device has finished it.
+    pub fn synchronize(&self) -> Result<()> {
+        self.submit()?;
+        self.inner
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        self.take_errors()
+    }
+
+    fn take_errors(&self) -> Result<()> {
+        let errors = std::mem::take(&mut *self.inner.errors.lock().unwrap());
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Gpu(errors.join("; ")))
+        }
+    }
+
+    /// Submits pending work, copies `bytes` of `buffer` to a staging buffer and returns them.
+    pub(crate) fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>> {
+        let staging = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.copy(buffer, 0, &staging, 0, bytes);
+        self.submit()?;
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |result| {
+                sender.send(result).ok();
+            });
+        self.inner
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        match pollster::block_on(receiver.receive()) {
+            Some(Ok(())) => {}
+            Some(Err(error)) => {
+                return Err(Error::Gpu(format!("mapping the readback buffer: {error}")))
+            }
+            None => return Err(Error::Gpu("the readback buffer was never mapped".into())),
+        }
+        let values = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(e.to_string()))?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.unmap();
+        self.take_errors()?;
+        Ok(values)
+    }
+}

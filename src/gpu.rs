@@ -1,0 +1,241 @@
+//! `Gpu`: the one context type. It owns the wgpu instance, adapter, device and queue, the
+//! lazily filled pipeline cache and the command encoder that ops record into. Cloning a `Gpu`
+//! is cheap (an `Arc`); tensors keep a clone so they can read themselves back.
+
+use crate::error::{Error, Result};
+use crate::kernels::{Kernel, Shader};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Which kind of adapter `Gpu::with_options` prefers when several match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdapterPreference {
+    /// A real GPU (discrete, then integrated, then virtual), falling back to a software adapter.
+    #[default]
+    HardwareFirst,
+    /// A software (CPU) adapter such as lavapipe or llvmpipe, falling back to a GPU.
+    SoftwareFirst,
+}
+
+/// How to choose the adapter. `GpuOptions::default()` reads `WGPU_BACKEND` and
+/// `WGPU_ADAPTER_NAME`, exactly as `Gpu::new()` does.
+#[derive(Debug, Clone, Default)]
+pub struct GpuOptions {
+    /// Backends to search; `None` reads `WGPU_BACKEND` (e.g. `vulkan`, `gl`), else all.
+    pub backends: Option<wgpu::Backends>,
+    /// Case-insensitive substring of the adapter name; `None` reads `WGPU_ADAPTER_NAME`.
+    pub adapter_name: Option<String>,
+    /// Which adapter kind wins when several match.
+    pub preference: AdapterPreference,
+    /// Lowers the storage-binding size the ops plan with (never raises it). Tests use this to
+    /// exercise the split paths on small tensors.
+    pub max_storage_binding_bytes: Option<u64>,
+    /// Fill every op's output with NaN before the kernel runs, so unwritten elements show.
+    pub poison_outputs: bool,
+}
+
+/// What ran: the adapter's name, backend, device type and driver.
+#[derive(Debug, Clone)]
+pub struct AdapterInfo {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+}
+
+impl std::fmt::Display for AdapterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}, {}, {})",
+            self.name, self.backend, self.device_type, self.driver
+        )
+    }
+}
+
+/// A GPU context. See the module docs.
+#[derive(Clone)]
+pub struct Gpu {
+    pub(crate) inner: Arc<GpuInner>,
+}
+
+pub(crate) struct GpuInner {
+    pub id: u64,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub subgroups: bool,
+    pub max_binding_bytes: u64,
+    pub poison: AtomicBool,
+    pub modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
+    pub pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
+    pub encoder: Mutex<Option<wgpu::CommandEncoder>>,
+    pub errors: Arc<Mutex<Vec<String>>>,
+    // Kept alive for the device's lifetime.
+    _instance: wgpu::Instance,
+    _adapter: wgpu::Adapter,
+}
+
+static NEXT_GPU_ID: AtomicU64 = AtomicU64::new(1);
+
+fn device_rank(device_type: wgpu::DeviceType, preference: AdapterPreference) -> u8 {
+    use wgpu::DeviceType::*;
+    let hardware = match device_type {
+        DiscreteGpu => 0,
+        IntegratedGpu => 1,
+        VirtualGpu => 2,
+        Other => 3,
+        Cpu => 4,
+    };
+    match preference {
+        AdapterPreference::HardwareFirst => hardware,
+        AdapterPreference::SoftwareFirst => 4 - hardware,
+    }
+}
+
+impl Gpu {
+    /// Opens the default adapter: honours `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`, prefers a
+    /// real GPU and falls back to a software adapter.
+    pub fn new() -> Result<Gpu> {
+        Gpu::with_options(GpuOptions::default())
+    }
+
+    /// Opens an adapter chosen by `options`.
+    pub fn with_options(options: GpuOptions) -> Result<Gpu> {
+        pollster::block_on(Gpu::open(options))
+    }
+
+    async fn open(options: GpuOptions) -> Result<Gpu> {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+        if let Some(backends) = options.backends {
+            descriptor.backends = backends;
+        }
+        let backends = descriptor.backends;
+        let instance = wgpu::Instance::new(descriptor);
+        let wanted_name = options
+            .adapter_name
+            .clone()
+            .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok())
+            .map(|name| name.to_lowercase());
+        let mut adapters = instance.enumerate_adapters(backends).await;
+        adapters.retain(|adapter| match &wanted_name {
+            Some(name) => adapter.get_info().name.to_lowercase().contains(name),
+            None => true,
+        });
+        adapters
+            .sort_by_key(|adapter| device_rank(adapter.get_info().device_type, options.preference));
+        let Some(adapter) = adapters.into_iter().next() else {
+            return Err(Error::NoAdapter {
+                backends: format!("{backends:?}"),
+                name_note: wanted_name
+                    .map(|n| format!(", name containing '{n}'"))
+                    .unwrap_or_default(),
+            });
+        };
+        let raw_info = adapter.get_info();
+        let info = AdapterInfo {
+            name: raw_info.name.clone(),
+            backend: format!("{:?}", raw_info.backend),
+            device_type: format!("{:?}", raw_info.device_type),
+            driver: format!("{} {}", raw_info.driver, raw_info.driver_info)
+                .trim()
+                .to_string(),
+        };
+        let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP);
+        let required_features = if subgroups {
+            wgpu::Features::SUBGROUP
+        } else {
+            wgpu::Features::empty()
+        };
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgcnn"),
+                required_features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::DeviceRequest {
+                adapter: info.name.clone(),
+                reason: e.to_string(),
+            })?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            sink.lock().unwrap().push(error.to_string());
+        }));
+        let max_binding_bytes = options
+            .max_storage_binding_bytes
+            .map_or(limits.max_storage_buffer_binding_size, |cap| {
+                cap.min(limits.max_storage_buffer_binding_size)
+            });
+        Ok(Gpu {
+            inner: Arc::new(GpuInner {
+                id: NEXT_GPU_ID.fetch_add(1, Ordering::Relaxed),
+                device,
+                queue,
+                info,
+                limits,
+                subgroups,
+                max_binding_bytes,
+                poison: AtomicBool::new(options.poison_outputs),
+                modules: Mutex::new(HashMap::new()),
+                pipelines: Mutex::new(HashMap::new()),
+                encoder: Mutex::new(None),
+                errors,
+                _instance: instance,
+                _adapter: adapter,
+            }),
+        })
+    }
+
+    /// The adapter in use: name, backend, device type, driver.
+    pub fn adapter_info(&self) -> &AdapterInfo {
+        &self.inner.info
+    }
+
+    /// Whether the adapter exposes subgroup operations (GL llvmpipe does not).
+    pub fn has_subgroups(&self) -> bool {
+        self.inner.subgroups
+    }
+
+    /// The device's limits (adapter maximums; wgcnn requests all of them).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.inner.limits
+    }
+
+    /// The largest storage binding ops plan with (the device limit, or a lower test cap).
+    pub fn max_storage_binding_bytes(&self) -> u64 {
+        self.inner.max_binding_bytes
+    }
+
+    /// Turns NaN-poisoning of op outputs on or off (see [`GpuOptions::poison_outputs`]).
+    pub fn set_poison_outputs(&self, poison: bool) {
+        self.inner.poison.store(poison, Ordering::Relaxed);
+    }
+
+    /// The wgpu device, for callers that mix wgcnn with their own wgpu work.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.inner.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.inner.queue
+    }
+
+    pub(crate) fn same_as(&self, other: &Gpu) -> bool {
+        self.inner.id == other.inner.id
+    }
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu")
+            .field("adapter", &self.inner.info)
+            .finish()
+    }
+}

@@ -1,0 +1,41 @@
+//! The registry of WGSL sources: one file per op family, loaded with `include_str!`, and the
+//! typed pipeline-cache key `(Shader, entry point)`.
+
+/// One WGSL source file in `shaders/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Shader {
+    Conv2d,
+    Projection,
+}
+
+impl Shader {
+    pub(crate) fn source(self) -> &'static str {
+        match self {
+            Shader::Conv2d => include_str!("../shaders/conv2d.wgsl"),
+            Shader::Projection => include_str!("../shaders/projection.wgsl"),
+        }
+    }
+
+    pub(crate) fn file_name(self) -> &'static str {
+        match self {
+            Shader::Conv2d => "conv2d.wgsl",
+            Shader::Projection => "projection.wgsl",
+        }
+    }
+}
+
+/// A compute entry point: the pipeline-cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Kernel {
+    pub shader: Shader,
+    pub entry_point: &'static str,
+}
+
+impl Kernel {
+    pub(crate) const fn new(shader: Shader, entry_point: &'static str) -> Self {
+        Kernel {
+            shader,
+            entry_point,
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! conv2d: options, shape validation (shared with the CPU reference) and the GPU dispatch.
+//! A 1x1 kernel with stride 1, no padding and one group goes to the projection GEMM; every
+//! other case runs `shaders/conv2d.wgsl` (8 output channels x 4 output columns per invocation).
+//! Batches larger than one storage binding are split along N inside the op.
+
+use super::activation::Activation;
+use super::batching::{batch_chunks, check_fits};
+use super::projection::{record_projection, ProjectionGeometry};
+use crate::error::{Error, Result};
+use crate::kernels::{Kernel, Shader};
+use crate::shape::{conv_output_len, nchw, nchw_nonempty, require_positive, Padding, Pads};
+use crate::tensor::Tensor;
+
+/// conv2d's parameters (PyTorch's `nn.Conv2d` arguments less the channel counts, which come
+/// from the tensors). `Default` is stride 1, no padding, dilation 1, one group, no activation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conv2dOptions {
+    pub stride: [usize; 2],
+    pub padding: Padding,
+    pub dilation: [usize; 2],
+    pub groups: usize,
+    /// Applied in the kernel's epilogue, after the bias.
+    pub activation: Activation,
+}
+
+impl Default for Conv2dOptions {
+    fn default() -> Self {
+        Conv2dOptions {
+            stride: [1, 1],
+            padding: Padding::Zero,
+            dilation: [1, 1],
+            groups: 1,
+            activation: Activation::None,
+        }
+    }
+}
+
+/// Every size of one convolution, validated. Built by [`Conv2dGeometry::new`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conv2dGeometry {
+    pub batch: usize,
+    pub in_channels: usize,
+    pub in_height: usize,
+    pub in_width: usize,
+    pub out_channels: usize,
+    pub out_height: usize,
+    pub out_width: usize,
+    pub groups: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    pub pads: Pads,
+}
+
+impl Conv2dGeometry {
+    /// Validates shapes and options: input `[N, C_in, H, W]`, weight `[C_out, C_in/groups, KH, KW]`,
+    /// bias length `C_out` when present.
+    pub fn new(
+        input: &[usize],
+        weight: &[usize],
+        bias_len: Option<usize>,
+        options: &Conv2dOptions,
+    ) -> Result<Self> {
+        let [batch, in_channels, in_height, in_width] = nchw_nonempty("conv2d input", input)?;
+        let [out_channels, weight_channels, kernel_height, kernel_width] =
+            nchw("conv2d weight [C_out, C_in/groups, KH, KW]", weight)?;
+        let kernel = [kernel_height, kernel_width];
+        require_positive("conv2d kernel size", kernel)?;
+        require_positive("conv2d stride", options.stride)?;
+        require_positive("conv2d dilation", options.dilation)?;
+        let groups = options.groups;
+        for (what, channels) in [("in_channels", in_channels), ("out_channels", out_channels)] {
+            if groups == 0 || channels % groups != 0 {
+                return Err(Error::Parameter {
+                    what: "conv2d groups".into(),
+                    expected: format!("a positive divisor of {what} = {channels}"),
+                    actual: format!("groups = {groups}"),
+                });
+            }
+        }
+        if weight_channels != in_channels / groups {
+            return Err(Error::Shape {
+                what: "conv2d weight".into(),
+                expected: format!(
+                    "[C_out, {}, KH, KW] (in_channels {in_channels} / groups {groups})",
+                    in_channels / groups
+                ),
+                actual: weight.to_vec(),
+            });
+        }
+        if let Some(len) = bias_len.filter(|&len| len != out_channels) {
+            return Err(Error::Shape {
+                what: "conv2d bias".into(),
+                expected: format!("[{out_channels}] (one per output channel)"),
+                actual: vec![len],
+            });
+        }
+        let pads = options
+            .padding
+            .resolve(kernel, options.dilation, options.stride)?;
+        let height = conv_output_len(
+            in_height,
+            pads.top,
+            pads.bottom,
+            kernel_height,
+            options.stride[0],
+            options.dilation[0],
+        );
+        let width = conv_output_len(
+            in_width,
+            pads.left,
+            pads.right,
+            kernel_width,
+            options.stride[1],
+            options.dilation[1],
+        );
+        if height < 1 || width < 1 {
+            return Err(Error::EmptyOutput {
+                op: "conv2d",
+                height,
+                width,
+                reason: format!(
+                    "the dilated kernel {:?} is larger than the padded input {}x{}",
+                    [
+                        options.dilation[0] * (kernel_height - 1) + 1,
+                        options.dilation[1] * (kernel_width - 1) + 1
+                    ],
+                    in_height + pads.top + pads.bottom,
+                    in_width + pads.left + pads.right
+                ),
+            });
+        }
+        Ok(Conv2dGeometry {
+            batch,
+            in_channels,
+            in_height,
+            in_width,
+            out_channels,
+            out_height: height as usize,
+            out_width: width as usize,
+            groups,
+            kernel,
+            stride: options.stride,
+            dilation: options.dilation,
+            pads,
+        })
+    }
+
+    /// `[N, C_out, H_out, W_out]`.
+    pub fn output_shape(&self) -> [usize; 4] {
+        [
+            self.batch,
+            self.out_channels,
+            self.out_height,
+            self.out_width,
+        ]
+    }
+
+    /// Multiply-accumulates of the whole convolution (FLOPs = 2 x MACs).
+    pub fn macs(&self) -> u64 {
+        let per_output = (self.in_channels / self.groups * self.kernel[0] * self.kernel[1]) as u64;
+        self.output_shape()
+            .iter()
+            .map(|&d| d as u64)
+            .product::<u64>()
+            * per_output
+    }
+
+    /// Whether this is a plain channel projection (1x1, stride 1, no padding, one group).
+    pub fn is_projection(&self) -> bool {
+        self.kernel == [1, 1]
+            && self.stride == [1, 1]
+            && self.pads == Pads::default()
+            && self.groups == 1
+    }
+}
+
+/// Mirrors `Conv2dParams` in shaders/conv2d.wgsl field for field.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Conv2dParams {
+    batch: u32,
+    in_channels: u32,
+    in_height: u32,
+    in_width: u32,
+    out_channels: u32,
+    out_height: u32,
+    out_width: u32,
+    groups: u32,
+    in_channels_per_group: u32,
+    out_channels_per_group: u32,
+    kernel_height: u32,
+    kernel_width: u32,
+    stride_height: u32,
+    stride_width: u32,
+    dilation_height: u32,
+    dilation_width: u32,
+    pad_top: u32,
+    pad_left: u32,
+    has_bias: u32,
+    activation: u32,
+    leaky_slope: f32,
+    input_base: u32,
+    output_base: u32,
+    channel_tiles_per_group: u32,
+    column_tiles: u32,
+}
+
+const CHANNEL_TILE: usize = 8;
+const COLUMN_TILE: usize = 4;
+const WORKGROUP_SIZE: usize = 64;
+
+/// 2-D convolution with PyTorch semantics. Records the work; nothing is read back.
+pub fn conv2d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    options: &Conv2dOptions,
+) -> Result<Tensor> {
+    let gpu = input.gpu();
+    weight.check_gpu(gpu, "conv2d weight")?;
+    if let Some(bias) = bias {
+        bias.check_gpu(gpu, "conv2d bias")?;
+    }
+    let bias_len = bias.map(|b| b.len());
+    let geometry = Conv2dGeometry::new(input.shape(), weight.shape(), bias_len, options)?;
+    if geometry.is_projection() {
+        let projection = ProjectionGeometry::conv1x1(&geometry);
+        return record_projection(
+            input,
+            weight,
+            bias,
+            &projection,
+            options.activation,
+            &geometry.output_shape(),
+        );
+    }
+    let g = geometry;
+    let in_image = g.in_channels * g.in_height * g.in_width;
+    let out_image = g.out_channels * g.out_height * g.out_width;
+    check_fits(gpu, "conv2d weight", weight.len())?;
+    let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
+    let output = Tensor::output(gpu, &g.output_shape())?;
+    let (activation, leaky_slope) = options.activation.code();
+    let bias_view = bias.unwrap_or(weight);
+    let out_per_group = g.out_channels / g.groups;
+    let channel_tiles_per_group = out_per_group.div_ceil(CHANNEL_TILE);
+    let column_tiles = g.out_width.div_ceil(COLUMN_TILE);
+    for (first_image, images) in chunks {
+        let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
+        let (output_view, output_base) =
+            output.view_range(first_image * out_image, images * out_image);
+        let params = Conv2dParams {
+            batch: images as u32,
+            in_channels: g.in_channels as u32,
+            in_height: g.in_height as u32,
+            in_width: g.in_width as u32,
+            out_channels: g.out_channels as u32,
+            out_height: g.out_height as u32,
+            out_width: g.out_width as u32,
+            groups: g.groups as u32,
+            in_channels_per_group: (g.in_channels / g.groups) as u32,
+            out_channels_per_group: out_per_group as u32,
+            kernel_height: g.kernel[0] as u32,
+            kernel_width: g.kernel[1] as u32,
+            stride_height: g.stride[0] as u32,
+            stride_width: g.stride[1] as u32,
+            dilation_height: g.dilation[0] as u32,
+            dilation_width: g.dilation[1] as u32,
+            pad_top: g.pads.top as u32,
+            pad_left: g.pads.left as u32,
+            has_bias: bias.is_some() as u32,
+            activation,
+            leaky_slope,
+            input_base,
+            output_base,
+            channel_tiles_per_group: channel_tiles_per_group as u32,
+            column_tiles: column_tiles as u32,
+        };
+        let invocations = images * g.groups * channel_tiles_per_group * g.out_height * column_tiles;
+        let views = [input_view, weight.view(), bias_view.view(), output_view];
+        gpu.dispatch(
+            Kernel::new(Shader::Conv2d, "conv2d"),
+            &params,
+            &views,
+            invocations.div_ceil(WORKGROUP_SIZE) as u32,
+        )?;
+    }
+    Ok(output)
+}

@@ -1,0 +1,76 @@
+//! Helpers shared by the integration tests: opening the Gpu (a missing adapter fails with the
+//! fix), tolerant comparison, random tensors.
+#![allow(dead_code)]
+
+use wgcnn::random::Rng;
+use wgcnn::{Gpu, GpuOptions, HostTensor};
+
+/// The test Gpu: default adapter (honours WGPU_BACKEND), outputs NaN-poisoned before each op.
+pub fn gpu() -> Gpu {
+    gpu_with(GpuOptions {
+        poison_outputs: true,
+        ..Default::default()
+    })
+}
+
+pub fn gpu_with(options: GpuOptions) -> Gpu {
+    match Gpu::with_options(options) {
+        Ok(gpu) => gpu,
+        Err(error) => panic!(
+            "{error}\nThe GPU tests need an adapter. Run `bash .ci/run` once (it installs Mesa 25's lavapipe and \
+             llvmpipe from bookworm-backports), or install them as README.md shows."
+        ),
+    }
+}
+
+/// Asserts `|actual - expected| <= abs + rel * |expected|` element-wise (NaN expected means NaN
+/// required), reporting the worst element and how many fail.
+pub fn assert_close(actual: &[f32], expected: &[f32], abs: f32, rel: f32, context: &str) {
+    if let Err(message) = check_close(actual, expected, abs, rel) {
+        panic!("{context}: {message}");
+    }
+}
+
+pub fn check_close(actual: &[f32], expected: &[f32], abs: f32, rel: f32) -> Result<(), String> {
+    if actual.len() != expected.len() {
+        return Err(format!(
+            "length {} != expected {}",
+            actual.len(),
+            expected.len()
+        ));
+    }
+    let mut failures = 0;
+    let mut worst: Option<(usize, f32)> = None;
+    for (index, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        let ok = if e.is_nan() {
+            a.is_nan()
+        } else {
+            (a - e).abs() <= abs + rel * e.abs()
+        };
+        if !ok {
+            failures += 1;
+            let error = if a.is_nan() {
+                f32::INFINITY
+            } else {
+                (a - e).abs()
+            };
+            if worst.is_none_or(|(_, w)| error > w) {
+                worst = Some((index, error));
+            }
+        }
+    }
+    match worst {
+        None => Ok(()),
+        Some((index, _)) => Err(format!(
+            "{failures} of {} elements out of tolerance (abs {abs}, rel {rel}); worst at {index}: got {}, expected {}",
+            actual.len(),
+            actual[index],
+            expected[index]
+        )),
+    }
+}
+
+/// A standard-normal tensor.
+pub fn random(rng: &mut Rng, shape: &[usize], scale: f32) -> HostTensor {
+    HostTensor::new(shape, rng.normals(shape.iter().product(), scale, 0.0)).unwrap()
+}
