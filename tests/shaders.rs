@@ -1,0 +1,42 @@
+//! Every `shaders/*.wgsl` parses and validates with naga, without a GPU. Shaders that use
+//! subgroup operations are validated with subgroup capabilities on.
+
+use naga::valid::{Capabilities, ValidationFlags, Validator};
+
+#[test]
+fn every_shader_parses_and_validates() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "wgsl") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
+        let capabilities = if source.contains("enable subgroups;") {
+            Capabilities::all()
+        } else {
+            Capabilities::empty()
+        };
+        Validator::new(ValidationFlags::all(), capabilities)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
+        assert!(
+            module
+                .entry_points
+                .iter()
+                .all(|e| e.stage == naga::ShaderStage::Compute),
+            "{}: only compute entry points",
+            path.display()
+        );
+        checked.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    checked.sort();
+    println!("validated: {checked:?}");
+    assert!(
+        checked.contains(&"conv2d.wgsl".to_string())
+            && checked.contains(&"projection.wgsl".to_string())
+    );
+}
