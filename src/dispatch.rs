@@ -177,6 +177,7 @@ impl Gpu {
         let encoder = self.inner.encoder.lock().unwrap().take();
         if let Some(encoder) = encoder {
             self.inner.queue.submit([encoder.finish()]);
+            self.inner.submissions.fetch_add(1, Ordering::Relaxed);
         }
         self.take_errors()
     }

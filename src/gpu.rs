@@ -69,6 +69,7 @@ pub(crate) struct GpuInner {
     pub subgroups: bool,
     pub max_binding_bytes: u64,
     pub poison: AtomicBool,
+    pub submissions: AtomicU64,
     pub modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     pub pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
     pub encoder: Mutex<Option<wgpu::CommandEncoder>>,
@@ -182,6 +183,7 @@ impl Gpu {
                 subgroups,
                 max_binding_bytes,
                 poison: AtomicBool::new(options.poison_outputs),
+                submissions: AtomicU64::new(0),
                 modules: Mutex::new(HashMap::new()),
                 pipelines: Mutex::new(HashMap::new()),
                 encoder: Mutex::new(None),
@@ -215,6 +217,12 @@ impl Gpu {
     /// Turns NaN-poisoning of op outputs on or off (see [`GpuOptions::poison_outputs`]).
     pub fn set_poison_outputs(&self, poison: bool) {
         self.inner.poison.store(poison, Ordering::Relaxed);
+    }
+
+    /// How many command buffers this Gpu has submitted so far (each holds every op recorded
+    /// since the previous one). Lets callers check that a chain ran as one submission.
+    pub fn submission_count(&self) -> u64 {
+        self.inner.submissions.load(Ordering::Relaxed)
     }
 
     /// The wgpu device, for callers that mix wgcnn with their own wgpu work.
