@@ -3,9 +3,9 @@
 // Layout: input [N, C_in, H, W], weight [C_out, C_in/groups, KH, KW], bias [C_out],
 // output [N, C_out, H_out, W_out], all row-major float32.
 // Thread mapping: one invocation computes a register tile of 8 output channels (of one group)
-// x 4 consecutive output columns of one output row. Invocations are numbered with the column
-// tile fastest, then the output row, then the channel tile, then the image, so neighbouring
-// lanes share weights and overlapping input rows.
+// x 4 consecutive output columns of one output row. A workgroup covers 64 such pixel tiles of
+// one output plane for one channel tile, so every lane reads the same weights; workgroups are
+// numbered with the pixel block fastest, then the channel tile, then the image.
 
 // Mirrors `Conv2dParams` in src/ops/conv2d.rs field for field.
 struct Conv2dParams {
@@ -37,7 +37,7 @@ struct Conv2dParams {
 }
 
 const CHANNEL_TILE: u32 = 8u;
-const COLUMN_TILE: u32 = 4u;
+const COLUMN_TILE: u32 = 8u;
 const WORKGROUP_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Conv2dParams;
@@ -56,18 +56,37 @@ fn activate(value: f32) -> f32 {
     }
 }
 
+// Loads input[row_base + columns] where the columns (and the row) are inside the input, 0 elsewhere.
+fn load_columns(row_base: u32, columns: vec4<i32>, row_inside: bool) -> vec4<f32> {
+    let inside = columns >= vec4<i32>(0) & columns < vec4<i32>(i32(params.in_width)) & vec4<bool>(row_inside);
+    let safe = vec4<u32>(select(vec4<i32>(0), columns, inside));
+    return select(vec4<f32>(0.0), vec4<f32>(input[row_base + safe.x], input[row_base + safe.y],
+        input[row_base + safe.z], input[row_base + safe.w]), inside);
+}
+
+// The outer product w x^T: column j is w * x[j].
+fn outer(w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(w * x.x, w * x.y, w * x.z, w * x.w);
+}
+
 @compute @workgroup_size(64)
 fn conv2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
           @builtin(local_invocation_index) lane: u32) {
-    let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
-    let tiles_per_image = params.groups * params.channel_tiles_per_group * params.out_height * params.column_tiles;
-    if (index >= params.batch * tiles_per_image) {
-        return;
-    }
-    let column_tile = index % params.column_tiles;
-    let out_row = (index / params.column_tiles) % params.out_height;
-    let channel_tile = (index / (params.column_tiles * params.out_height)) % (params.groups * params.channel_tiles_per_group);
-    let image = index / tiles_per_image;
+    // The workgroup picks (image, channel tile, block of 64 pixel tiles): the channel tile is
+    // uniform across the workgroup, so weight loads are uniform (one load, broadcast).
+    let block_index = workgroup.x + workgroup.y * groups_launched.x;
+    let channel_tiles = params.groups * params.channel_tiles_per_group;
+    let tiles_per_plane = params.out_height * params.column_tiles;
+    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let image = block_index / (pixel_blocks * channel_tiles);
+    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    // Lanes past the end compute a copy of the last tile and store nothing; no early return, so
+    // the loops below stay in uniform control flow (uniform loads stay scalar on llvmpipe).
+    let lane_in_range = image < params.batch && unclamped_tile < tiles_per_plane;
+    let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
+    let channel_tile = (block_index / pixel_blocks) % channel_tiles;
+    let column_tile = pixel_tile % params.column_tiles;
+    let out_row = pixel_tile / params.column_tiles;
     let group = channel_tile / params.channel_tiles_per_group;
     let group_channel_start = (channel_tile % params.channel_tiles_per_group) * CHANNEL_TILE;
     let first_out_channel = group * params.out_channels_per_group + group_channel_start;
@@ -78,48 +97,63 @@ fn conv2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) 
     let weight_channel_stride = params.in_channels_per_group * taps;
     let plane = params.in_height * params.in_width;
     // Input column of each output column at tap q = 0 (may be negative: padding).
-    let column_start = vec4<i32>(vec4<u32>(first_column, first_column + 1u, first_column + 2u, first_column + 3u)
-        * params.stride_width) - i32(params.pad_left);
+    let column_start_low = vec4<i32>((vec4<u32>(0u, 1u, 2u, 3u) + first_column) * params.stride_width) - i32(params.pad_left);
+    let column_start_high = column_start_low + vec4<i32>(i32(4u * params.stride_width));
 
-    var acc: array<vec4<f32>, 8>;
+    // Channel offsets of the tile's 8 weight rows (channels past the group's end re-read the last).
+    let channel_low = min(vec4<u32>(0u, 1u, 2u, 3u) + first_out_channel, vec4<u32>(last_out_channel)) - first_out_channel;
+    let channel_high = min(vec4<u32>(4u, 5u, 6u, 7u) + first_out_channel, vec4<u32>(last_out_channel)) - first_out_channel;
+    let weight_low = channel_low * weight_channel_stride;
+    let weight_high = channel_high * weight_channel_stride;
+    // Accumulators: column j of each matrix holds 4 output channels of output column j.
+    var channels_low_columns_low: mat4x4<f32>;
+    var channels_low_columns_high: mat4x4<f32>;
+    var channels_high_columns_low: mat4x4<f32>;
+    var channels_high_columns_high: mat4x4<f32>;
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         let in_channel = group * params.in_channels_per_group + c;
         let plane_base = params.input_base + (image * params.in_channels + in_channel) * plane;
         let weight_base = (first_out_channel * params.in_channels_per_group + c) * taps;
         for (var p = 0u; p < params.kernel_height; p++) {
             let in_row = i32(out_row * params.stride_height + p * params.dilation_height) - i32(params.pad_top);
-            if (in_row < 0 || in_row >= i32(params.in_height)) {
-                continue;
-            }
-            let row_base = plane_base + u32(in_row) * params.in_width;
+            let row_inside = in_row >= 0 && in_row < i32(params.in_height);
+            let row_base = plane_base + u32(select(0, in_row, row_inside)) * params.in_width;
             for (var q = 0u; q < params.kernel_width; q++) {
-                let columns = column_start + vec4<i32>(i32(q * params.dilation_width));
-                let inside = columns >= vec4<i32>(0) & columns < vec4<i32>(i32(params.in_width));
-                let safe = vec4<u32>(select(vec4<i32>(0), columns, inside));
-                let x = select(vec4<f32>(0.0), vec4<f32>(input[row_base + safe.x], input[row_base + safe.y],
-                    input[row_base + safe.z], input[row_base + safe.w]), inside);
+                let x_low = load_columns(row_base, column_start_low + vec4<i32>(i32(q * params.dilation_width)), row_inside);
+                let x_high = load_columns(row_base, column_start_high + vec4<i32>(i32(q * params.dilation_width)), row_inside);
                 let tap = weight_base + p * params.kernel_width + q;
-                for (var i = 0u; i < CHANNEL_TILE; i++) {
-                    let channel = min(first_out_channel + i, last_out_channel) - first_out_channel;
-                    acc[i] += weight[tap + channel * weight_channel_stride] * x;
-                }
+                let w_low = vec4<f32>(weight[tap + weight_low.x], weight[tap + weight_low.y], weight[tap + weight_low.z], weight[tap + weight_low.w]);
+                let w_high = vec4<f32>(weight[tap + weight_high.x], weight[tap + weight_high.y], weight[tap + weight_high.z], weight[tap + weight_high.w]);
+                channels_low_columns_low += outer(w_low, x_low);
+                channels_low_columns_high += outer(w_low, x_high);
+                channels_high_columns_low += outer(w_high, x_low);
+                channels_high_columns_high += outer(w_high, x_high);
             }
         }
     }
 
+    if (!lane_in_range) {
+        return;
+    }
     for (var i = 0u; i < CHANNEL_TILE; i++) {
         let out_channel = first_out_channel + i;
         if (out_channel > last_out_channel) {
             break;
         }
-        var value = acc[i];
+        var bias_value = 0.0;
         if (params.has_bias != 0u) {
-            value += vec4<f32>(bias[out_channel]);
+            bias_value = bias[out_channel];
         }
         let row_base = params.output_base + ((image * params.out_channels + out_channel) * params.out_height + out_row) * params.out_width;
         for (var j = 0u; j < COLUMN_TILE; j++) {
             if (first_column + j < params.out_width) {
-                output[row_base + first_column + j] = activate(value[j]);
+                var value: f32;
+                if (i < 4u) {
+                    value = select(channels_low_columns_high[j - 4u][i], channels_low_columns_low[j % 4u][i], j < 4u);
+                } else {
+                    value = select(channels_high_columns_high[j - 4u][i - 4u], channels_high_columns_low[j % 4u][i - 4u], j < 4u);
+                }
+                output[row_base + first_column + j] = activate(value + bias_value);
             }
         }
     }

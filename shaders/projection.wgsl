@@ -6,8 +6,9 @@
 //   linear:   input [N, C] seen as one batch of N pixels (channel stride 1, pixel stride C),
 //             output [N, K] (channel stride 1, pixel stride K).
 // Weight: [K, C] row-major (a [K, C, 1, 1] conv weight is the same memory).
-// Thread mapping: one invocation computes 8 output channels x 4 consecutive pixels; the pixel
-// tile is numbered fastest, then the channel tile, then the batch.
+// Thread mapping: one invocation computes 8 output channels x 4 consecutive pixels; a workgroup
+// covers 64 pixel tiles for the same 8 channels (pixel block fastest, then the channel tile,
+// then the batch).
 
 // Mirrors `ProjectionParams` in src/ops/projection.rs field for field.
 struct ProjectionParams {
@@ -53,14 +54,14 @@ fn activate(value: f32) -> f32 {
 @compute @workgroup_size(64)
 fn projection(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
               @builtin(local_invocation_index) lane: u32) {
-    let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
-    let tiles_per_batch = params.channel_tiles * params.pixel_tiles;
-    if (index >= params.batch * tiles_per_batch) {
+    let block_index = workgroup.x + workgroup.y * groups_launched.x;
+    let pixel_blocks = (params.pixel_tiles + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let pixel_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let channel_tile = (block_index / pixel_blocks) % params.channel_tiles;
+    let batch = block_index / (pixel_blocks * params.channel_tiles);
+    if (batch >= params.batch || pixel_tile >= params.pixel_tiles) {
         return;
     }
-    let pixel_tile = index % params.pixel_tiles;
-    let channel_tile = (index / params.pixel_tiles) % params.channel_tiles;
-    let batch = index / tiles_per_batch;
     let first_channel = channel_tile * CHANNEL_TILE;
     let first_pixel = pixel_tile * PIXEL_TILE;
 

@@ -144,7 +144,9 @@ impl Gpu {
                 .trim()
                 .to_string(),
         };
-        let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP);
+        // Subgroup kernels assume subgroups of at least 8 invocations (lavapipe: 8, GPUs: 32-64).
+        let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP)
+            && raw_info.subgroup_min_size >= 8;
         let required_features = if subgroups {
             wgpu::Features::SUBGROUP
         } else {
@@ -199,7 +201,8 @@ impl Gpu {
         &self.inner.info
     }
 
-    /// Whether the adapter exposes subgroup operations (GL llvmpipe does not).
+    /// Whether the subgroup kernels run here: the adapter has subgroup operations (GL llvmpipe
+    /// does not) with subgroups of at least 8 invocations.
     pub fn has_subgroups(&self) -> bool {
         self.inner.subgroups
     }

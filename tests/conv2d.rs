@@ -6,7 +6,10 @@ mod common;
 
 use common::{assert_close, gpu, gpu_with, random};
 use wgcnn::random::Rng;
-use wgcnn::{conv2d, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions, GpuOptions, HostTensor, Padding};
+use wgcnn::{
+    conv2d, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions, GpuOptions,
+    HostTensor, Padding,
+};
 
 /// |gpu - reference| <= ABS + REL * |reference|; outputs are O(1) (weights scaled 1/sqrt(fan_in)).
 const ABS: f32 = 2e-5;
@@ -19,18 +22,38 @@ fn random_options(rng: &mut Rng, in_channels: usize) -> (Conv2dOptions, usize, [
     let padding = match rng.range(0, 3) {
         0 => Padding::Zero,
         1 => Padding::Symmetric([rng.range(0, 3), rng.range(0, 3)]),
-        2 => Padding::Explicit([rng.range(0, 3), rng.range(0, 3), rng.range(0, 3), rng.range(0, 3)]),
+        2 => Padding::Explicit([
+            rng.range(0, 3),
+            rng.range(0, 3),
+            rng.range(0, 3),
+            rng.range(0, 3),
+        ]),
         _ if stride == [1, 1] => Padding::Same,
         _ => Padding::Symmetric([kernel[0] / 2, kernel[1] / 2]),
     };
     let (groups, out_channels) = match rng.range(0, 4) {
-        0 if in_channels % 2 == 0 => (2, 2 * rng.range(1, 5)),
+        0 if in_channels % 2 == 0 => (2, 2 * rng.range(1, 10)),
         1 if in_channels % 4 == 0 => (4, 4 * rng.range(1, 3)),
         2 => (in_channels, in_channels * rng.range(1, 2)),
         _ => (1, rng.range(1, 13)),
     };
-    let activation = [Activation::None, Activation::Relu, Activation::Relu6, Activation::LeakyRelu(0.2)][rng.range(0, 3)];
-    (Conv2dOptions { stride, padding, dilation, groups, activation }, out_channels, kernel)
+    let activation = [
+        Activation::None,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::LeakyRelu(0.2),
+    ][rng.range(0, 3)];
+    (
+        Conv2dOptions {
+            stride,
+            padding,
+            dilation,
+            groups,
+            activation,
+        },
+        out_channels,
+        kernel,
+    )
 }
 
 #[test]
@@ -44,26 +67,58 @@ fn random_configurations_match_reference() {
         let (mut options, mut out_channels, mut kernel) = random_options(&mut rng, in_channels);
         if drawn % 5 == 0 {
             // A plain 1x1 projection: stride 1, no padding, one group.
-            (options, kernel, out_channels) = (Conv2dOptions { activation: options.activation, ..Default::default() }, [1, 1], rng.range(1, 21));
+            (options, kernel, out_channels) = (
+                Conv2dOptions {
+                    activation: options.activation,
+                    ..Default::default()
+                },
+                [1, 1],
+                rng.range(1, 21),
+            );
         }
-        let input_shape = [rng.range(1, 4), in_channels, rng.range(1, 40), rng.range(1, 40)];
-        let weight_shape = [out_channels, in_channels / options.groups, kernel[0], kernel[1]];
-        let Ok(geometry) = Conv2dGeometry::new(&input_shape, &weight_shape, Some(out_channels), &options) else {
+        let input_shape = [
+            rng.range(1, 4),
+            in_channels,
+            rng.range(1, 40),
+            rng.range(1, 40),
+        ];
+        let weight_shape = [
+            out_channels,
+            in_channels / options.groups,
+            kernel[0],
+            kernel[1],
+        ];
+        let Ok(geometry) =
+            Conv2dGeometry::new(&input_shape, &weight_shape, Some(out_channels), &options)
+        else {
             continue; // kernel larger than the padded input: the error paths have their own tests
         };
         let input = random(&mut rng, &input_shape, 1.0);
-        let weight = random(&mut rng, &weight_shape, 1.0 / ((weight_shape[1] * kernel[0] * kernel[1]) as f32).sqrt());
+        let weight = random(
+            &mut rng,
+            &weight_shape,
+            1.0 / ((weight_shape[1] * kernel[0] * kernel[1]) as f32).sqrt(),
+        );
         let bias = (rng.range(0, 1) == 1).then(|| random(&mut rng, &[out_channels], 1.0));
         let expected = reference::conv2d(&input, &weight, bias.as_ref(), &options).unwrap();
         let (x, w) = (input.upload(&gpu).unwrap(), weight.upload(&gpu).unwrap());
         let b = bias.as_ref().map(|b| b.upload(&gpu).unwrap());
         let output = conv2d(&x, &w, b.as_ref(), &options).unwrap();
         assert_eq!(output.shape(), geometry.output_shape());
-        assert_close(&output.to_vec().unwrap(), expected.data(), ABS, REL, &format!("input {input_shape:?} weight {weight_shape:?} {options:?}"));
+        assert_close(
+            &output.to_vec().unwrap(),
+            expected.data(),
+            ABS,
+            REL,
+            &format!("input {input_shape:?} weight {weight_shape:?} {options:?}"),
+        );
         tested += 1;
         projections += usize::from(geometry.is_projection());
     }
-    assert!(projections >= 30, "only {projections} projection cases drawn");
+    assert!(
+        projections >= 30,
+        "only {projections} projection cases drawn"
+    );
 }
 
 #[test]
@@ -72,13 +127,35 @@ fn same_padding_keeps_size_with_extra_at_bottom_right() {
     let mut rng = Rng::new(3);
     let input = random(&mut rng, &[2, 3, 9, 10], 1.0);
     let weight = random(&mut rng, &[5, 3, 4, 2], 0.3);
-    let options = Conv2dOptions { padding: Padding::Same, dilation: [1, 3], ..Default::default() };
+    let options = Conv2dOptions {
+        padding: Padding::Same,
+        dilation: [1, 3],
+        ..Default::default()
+    };
     let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
     assert_eq!(expected.shape(), [2, 5, 9, 10]);
-    let explicit = Conv2dOptions { padding: Padding::Explicit([1, 1, 2, 2]), ..options };
-    assert_eq!(reference::conv2d(&input, &weight, None, &explicit).unwrap(), expected);
-    let output = conv2d(&input.upload(&gpu).unwrap(), &weight.upload(&gpu).unwrap(), None, &options).unwrap();
-    assert_close(&output.to_vec().unwrap(), expected.data(), ABS, REL, "same padding");
+    let explicit = Conv2dOptions {
+        padding: Padding::Explicit([1, 1, 2, 2]),
+        ..options
+    };
+    assert_eq!(
+        reference::conv2d(&input, &weight, None, &explicit).unwrap(),
+        expected
+    );
+    let output = conv2d(
+        &input.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        None,
+        &options,
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        ABS,
+        REL,
+        "same padding",
+    );
 }
 
 #[test]
@@ -89,10 +166,20 @@ fn chain_of_three_convs_runs_as_one_submission() {
     let specs = [(5, 12, 3, 1, 1), (12, 7, 3, 2, 1), (7, 9, 1, 1, 1)];
     let (mut layers, mut expected) = (Vec::new(), input.clone());
     for (in_channels, out_channels, kernel, stride, groups) in specs {
-        let weight = random(&mut rng, &[out_channels, in_channels / groups, kernel, kernel], 0.3);
+        let weight = random(
+            &mut rng,
+            &[out_channels, in_channels / groups, kernel, kernel],
+            0.3,
+        );
         let bias = random(&mut rng, &[out_channels], 0.1);
         let padding = Padding::Symmetric([kernel / 2, kernel / 2]);
-        let options = Conv2dOptions { stride: [stride, stride], padding, groups, activation: Activation::Relu, ..Default::default() };
+        let options = Conv2dOptions {
+            stride: [stride, stride],
+            padding,
+            groups,
+            activation: Activation::Relu,
+            ..Default::default()
+        };
         expected = reference::conv2d(&expected, &weight, Some(&bias), &options).unwrap();
         layers.push(Conv2d::new(&gpu, &weight, Some(&bias), options).unwrap());
     }
@@ -103,9 +190,17 @@ fn chain_of_three_convs_runs_as_one_submission() {
     for layer in &layers {
         hidden = layer.forward(&hidden).unwrap();
     }
-    assert_eq!(gpu.submission_count(), before, "recording layers must not submit");
+    assert_eq!(
+        gpu.submission_count(),
+        before,
+        "recording layers must not submit"
+    );
     let values = hidden.to_vec().unwrap();
-    assert_eq!(gpu.submission_count(), before + 1, "the chain and its readback are one submission");
+    assert_eq!(
+        gpu.submission_count(),
+        before + 1,
+        "the chain and its readback are one submission"
+    );
     assert_eq!(hidden.shape(), expected.shape());
     assert_close(&values, expected.data(), ABS, REL, "chain");
 }
@@ -118,13 +213,38 @@ fn linear_equals_reference_and_the_1x1_conv() {
     let weight = random(&mut rng, &[13, 37], 0.2);
     let bias = random(&mut rng, &[13], 0.1);
     let expected = reference::linear(&input, &weight, Some(&bias), Activation::Relu6).unwrap();
-    let (x, w, b) = (input.upload(&gpu).unwrap(), weight.upload(&gpu).unwrap(), bias.upload(&gpu).unwrap());
+    let (x, w, b) = (
+        input.upload(&gpu).unwrap(),
+        weight.upload(&gpu).unwrap(),
+        bias.upload(&gpu).unwrap(),
+    );
     let output = linear(&x, &w, Some(&b), Activation::Relu6).unwrap();
     assert_eq!(output.shape(), [7, 13]);
-    assert_close(&output.to_vec().unwrap(), expected.data(), ABS, REL, "linear");
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        ABS,
+        REL,
+        "linear",
+    );
 
-    let as_conv = conv2d(&x.reshape(&[7, 37, 1, 1]).unwrap(), &w.reshape(&[13, 37, 1, 1]).unwrap(), Some(&b), &Conv2dOptions { activation: Activation::Relu6, ..Default::default() }).unwrap();
-    assert_close(&as_conv.to_vec().unwrap(), expected.data(), ABS, REL, "1x1 conv");
+    let as_conv = conv2d(
+        &x.reshape(&[7, 37, 1, 1]).unwrap(),
+        &w.reshape(&[13, 37, 1, 1]).unwrap(),
+        Some(&b),
+        &Conv2dOptions {
+            activation: Activation::Relu6,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_close(
+        &as_conv.to_vec().unwrap(),
+        expected.data(),
+        ABS,
+        REL,
+        "1x1 conv",
+    );
 }
 
 #[test]
@@ -135,39 +255,94 @@ fn dispatches_past_65535_workgroups() {
     // projection path) and 4.2M of the projection, both past 65,535 x 64.
     let input = random(&mut rng, &[1, 1, 4098, 4098], 1.0);
     let weight = HostTensor::new(&[1, 1, 1, 1], vec![0.5]).unwrap();
-    let options = Conv2dOptions { padding: Padding::Symmetric([1, 1]), ..Default::default() };
+    let options = Conv2dOptions {
+        padding: Padding::Symmetric([1, 1]),
+        ..Default::default()
+    };
     let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
-    let output = conv2d(&input.upload(&gpu).unwrap(), &weight.upload(&gpu).unwrap(), None, &options).unwrap();
-    assert_close(&output.to_vec().unwrap(), expected.data(), 0.0, 0.0, "direct kernel, 2-D grid");
+    let output = conv2d(
+        &input.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        None,
+        &options,
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        0.0,
+        0.0,
+        "direct kernel, 2-D grid",
+    );
 
     let input = random(&mut rng, &[1, 1, 4100, 4100], 1.0);
     let expected = reference::conv2d(&input, &weight, None, &Conv2dOptions::default()).unwrap();
-    let output = conv2d(&input.upload(&gpu).unwrap(), &weight.upload(&gpu).unwrap(), None, &Conv2dOptions::default()).unwrap();
-    assert_close(&output.to_vec().unwrap(), expected.data(), 0.0, 0.0, "projection, 2-D grid");
+    let output = conv2d(
+        &input.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        None,
+        &Conv2dOptions::default(),
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        0.0,
+        0.0,
+        "projection, 2-D grid",
+    );
 }
 
 #[test]
 fn tensors_past_the_binding_limit_are_split_along_the_batch() {
     // A 64 KiB binding cap: a batch of 5 images of 17,760 bytes spans several bindings, and the
     // image boundaries are not aligned to the storage offset alignment.
-    let gpu = gpu_with(GpuOptions { max_storage_binding_bytes: Some(64 << 10), poison_outputs: true, ..Default::default() });
+    let gpu = gpu_with(GpuOptions {
+        max_storage_binding_bytes: Some(64 << 10),
+        poison_outputs: true,
+        ..Default::default()
+    });
     let mut rng = Rng::new(23);
     let input = random(&mut rng, &[5, 3, 40, 37], 1.0);
     let x = input.upload(&gpu).unwrap();
     for (weight_shape, options) in [
-        ([4, 3, 3, 3], Conv2dOptions { padding: Padding::Symmetric([1, 1]), ..Default::default() }),
+        (
+            [4, 3, 3, 3],
+            Conv2dOptions {
+                padding: Padding::Symmetric([1, 1]),
+                ..Default::default()
+            },
+        ),
         ([6, 3, 1, 1], Conv2dOptions::default()),
     ] {
         let weight = random(&mut rng, &weight_shape, 0.3);
         let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
         let output = conv2d(&x, &weight.upload(&gpu).unwrap(), None, &options).unwrap();
-        assert_close(&output.to_vec().unwrap(), expected.data(), ABS, REL, &format!("split {weight_shape:?}"));
+        assert_close(
+            &output.to_vec().unwrap(),
+            expected.data(),
+            ABS,
+            REL,
+            &format!("split {weight_shape:?}"),
+        );
     }
     let rows = random(&mut rng, &[300, 97], 1.0);
     let weight = random(&mut rng, &[33, 97], 0.1);
     let expected = reference::linear(&rows, &weight, None, Activation::None).unwrap();
-    let output = linear(&rows.upload(&gpu).unwrap(), &weight.upload(&gpu).unwrap(), None, Activation::None).unwrap();
-    assert_close(&output.to_vec().unwrap(), expected.data(), ABS, REL, "linear split along rows");
+    let output = linear(
+        &rows.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        None,
+        Activation::None,
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        ABS,
+        REL,
+        "linear split along rows",
+    );
 }
 
 #[test]
@@ -182,7 +357,59 @@ fn a_batch_larger_than_the_real_binding_limit_runs() {
     assert!(input.data().len() as u64 * 4 > limit);
     let weight = HostTensor::new(&[1, 1, 1, 1], vec![-2.0]).unwrap();
     let bias = HostTensor::new(&[1], vec![0.25]).unwrap();
-    let expected = reference::conv2d(&input, &weight, Some(&bias), &Conv2dOptions::default()).unwrap();
-    let output = conv2d(&input.upload(&gpu).unwrap(), &weight.upload(&gpu).unwrap(), Some(&bias.upload(&gpu).unwrap()), &Conv2dOptions::default()).unwrap();
-    assert_close(&output.to_vec().unwrap(), expected.data(), 0.0, 0.0, "past the binding limit");
+    let expected =
+        reference::conv2d(&input, &weight, Some(&bias), &Conv2dOptions::default()).unwrap();
+    let output = conv2d(
+        &input.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        Some(&bias.upload(&gpu).unwrap()),
+        &Conv2dOptions::default(),
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        0.0,
+        0.0,
+        "past the binding limit",
+    );
+}
+
+#[test]
+fn channel_counts_that_cross_tile_boundaries() {
+    // 70 output channels: two full 32-channel tiles and a tail (subgroup kernels), eight full
+    // 8-channel tiles and a tail (portable kernels); groups of 20 and 35 channels as well.
+    let gpu = gpu();
+    let mut rng = Rng::new(31);
+    for (input_shape, weight_shape, groups) in [
+        ([2, 9, 11, 13], [70, 9, 3, 3], 1),
+        ([1, 10, 9, 7], [40, 5, 3, 3], 2),
+        ([2, 6, 5, 9], [70, 3, 1, 1], 2),
+        ([2, 37, 6, 5], [70, 37, 1, 1], 1),
+    ] {
+        let options = Conv2dOptions {
+            padding: Padding::Same,
+            groups,
+            activation: Activation::Relu,
+            ..Default::default()
+        };
+        let input = random(&mut rng, &input_shape, 1.0);
+        let weight = random(&mut rng, &weight_shape, 0.2);
+        let bias = random(&mut rng, &[weight_shape[0]], 0.1);
+        let expected = reference::conv2d(&input, &weight, Some(&bias), &options).unwrap();
+        let output = conv2d(
+            &input.upload(&gpu).unwrap(),
+            &weight.upload(&gpu).unwrap(),
+            Some(&bias.upload(&gpu).unwrap()),
+            &options,
+        )
+        .unwrap();
+        assert_close(
+            &output.to_vec().unwrap(),
+            expected.data(),
+            ABS,
+            REL,
+            &format!("{weight_shape:?} groups {groups}"),
+        );
+    }
 }

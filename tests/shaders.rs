@@ -1,5 +1,5 @@
 //! Every `shaders/*.wgsl` parses and validates with naga, without a GPU. Shaders that use
-//! subgroup operations are validated with subgroup capabilities on.
+//! subgroup operations are validated with subgroup capabilities on (the SUBGROUP feature enables them; naga takes no `enable subgroups;` yet).
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 

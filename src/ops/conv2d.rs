@@ -206,9 +206,25 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const CHANNEL_TILE: usize = 8;
-const COLUMN_TILE: usize = 4;
 const WORKGROUP_SIZE: usize = 64;
+
+/// The two kernels: output channels x output columns per invocation, and the entry point.
+struct Variant {
+    kernel: Kernel,
+    channel_tile: usize,
+    column_tile: usize,
+}
+
+const PORTABLE: Variant = Variant {
+    kernel: Kernel::new(Shader::Conv2d, "conv2d"),
+    channel_tile: 8,
+    column_tile: 8,
+};
+const SUBGROUP: Variant = Variant {
+    kernel: Kernel::new(Shader::Conv2dSubgroup, "conv2d_subgroup"),
+    channel_tile: 32,
+    column_tile: 4,
+};
 
 /// 2-D convolution with PyTorch semantics. Records the work; nothing is read back.
 pub fn conv2d(
@@ -244,8 +260,16 @@ pub fn conv2d(
     let (activation, leaky_slope) = options.activation.code();
     let bias_view = bias.unwrap_or(weight);
     let out_per_group = g.out_channels / g.groups;
-    let channel_tiles_per_group = out_per_group.div_ceil(CHANNEL_TILE);
-    let column_tiles = g.out_width.div_ceil(COLUMN_TILE);
+    // The subgroup kernel shares weights across lanes; with few channels per group (depthwise)
+    // its 16-channel tile would idle, so those take the portable kernel.
+    let variant = if gpu.has_subgroups() && out_per_group >= 8 {
+        &SUBGROUP
+    } else {
+        &PORTABLE
+    };
+    let channel_tiles_per_group = out_per_group.div_ceil(variant.channel_tile);
+    let column_tiles = g.out_width.div_ceil(variant.column_tile);
+    let pixel_blocks = (g.out_height * column_tiles).div_ceil(WORKGROUP_SIZE);
     for (first_image, images) in chunks {
         let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
         let (output_view, output_base) =
@@ -277,14 +301,9 @@ pub fn conv2d(
             channel_tiles_per_group: channel_tiles_per_group as u32,
             column_tiles: column_tiles as u32,
         };
-        let invocations = images * g.groups * channel_tiles_per_group * g.out_height * column_tiles;
+        let workgroups = images * g.groups * channel_tiles_per_group * pixel_blocks;
         let views = [input_view, weight.view(), bias_view.view(), output_view];
-        gpu.dispatch(
-            Kernel::new(Shader::Conv2d, "conv2d"),
-            &params,
-            &views,
-            invocations.div_ceil(WORKGROUP_SIZE) as u32,
-        )?;
+        gpu.dispatch(variant.kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
 }

@@ -76,9 +76,25 @@ struct ProjectionParams {
     pixel_tiles: u32,
 }
 
-const CHANNEL_TILE: usize = 8;
-const PIXEL_TILE: usize = 4;
 const WORKGROUP_SIZE: usize = 64;
+
+/// The two kernels: output channels x pixels per invocation, and the entry point.
+struct Variant {
+    kernel: Kernel,
+    channel_tile: usize,
+    pixel_tile: usize,
+}
+
+const PORTABLE: Variant = Variant {
+    kernel: Kernel::new(Shader::Projection, "projection"),
+    channel_tile: 8,
+    pixel_tile: 4,
+};
+const SUBGROUP: Variant = Variant {
+    kernel: Kernel::new(Shader::ProjectionSubgroup, "projection_subgroup"),
+    channel_tile: 32,
+    pixel_tile: 4,
+};
 
 /// Records a projection into a new tensor of `output_shape`. Splits along the batch (conv 1x1)
 /// or along the rows (linear, where the pixel axis is the batch) to respect the binding limit.
@@ -104,7 +120,13 @@ pub(crate) fn record_projection(
     let chunks = batch_chunks(gpu, "projection", units, in_unit, out_unit)?;
     let output = Tensor::output(gpu, output_shape)?;
     let (activation, leaky_slope) = activation.code();
-    let channel_tiles = g.out_channels.div_ceil(CHANNEL_TILE);
+    // Few output channels would leave most of the subgroup kernel's 32-channel tile idle.
+    let variant = if gpu.has_subgroups() && g.out_channels >= 8 {
+        &SUBGROUP
+    } else {
+        &PORTABLE
+    };
+    let channel_tiles = g.out_channels.div_ceil(variant.channel_tile);
     for (first, count) in chunks {
         let (input_view, input_base) = input.view_range(first * in_unit, count * in_unit);
         let (output_view, output_base) = output.view_range(first * out_unit, count * out_unit);
@@ -113,7 +135,7 @@ pub(crate) fn record_projection(
         } else {
             (count, g.pixels)
         };
-        let pixel_tiles = pixels.div_ceil(PIXEL_TILE);
+        let pixel_tiles = pixels.div_ceil(variant.pixel_tile);
         let params = ProjectionParams {
             batch: batch as u32,
             in_channels: g.in_channels as u32,
@@ -139,13 +161,8 @@ pub(crate) fn record_projection(
             bias.unwrap_or(weight).view(),
             output_view,
         ];
-        let invocations = batch * channel_tiles * pixel_tiles;
-        gpu.dispatch(
-            Kernel::new(Shader::Projection, "projection"),
-            &params,
-            &views,
-            invocations.div_ceil(WORKGROUP_SIZE) as u32,
-        )?;
+        let workgroups = batch * channel_tiles * pixel_tiles.div_ceil(WORKGROUP_SIZE);
+        gpu.dispatch(variant.kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
 }
