@@ -3,9 +3,11 @@
 // Layout: input [N, C_in, H, W], weight [C_out, C_in/groups, KH, KW], bias [C_out],
 // output [N, C_out, H_out, W_out], all row-major float32.
 // Thread mapping: one invocation computes a register tile of 8 output channels (of one group)
-// x 4 consecutive output columns of one output row. A workgroup covers 64 such pixel tiles of
-// one output plane for one channel tile, so every lane reads the same weights; workgroups are
-// numbered with the pixel block fastest, then the channel tile, then the image.
+// x 8 consecutive output columns of one output row, held as four 4x4 matrices. A workgroup
+// covers 64 such tiles of one output plane for one channel tile, so every lane reads the same
+// weights; workgroups are numbered with the pixel block fastest, then the channel tile, then
+// the image. This is the portable kernel (GL has no subgroups) and the one for few channels per
+// group (depthwise); conv2d_subgroup.wgsl is the fast path where subgroups exist.
 
 // Mirrors `Conv2dParams` in src/ops/conv2d.rs field for field.
 struct Conv2dParams {
