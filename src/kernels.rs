@@ -5,21 +5,27 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Shader {
     Conv2d,
+    Conv2dSubgroup,
     Projection,
+    ProjectionSubgroup,
 }
 
 impl Shader {
     pub(crate) fn source(self) -> &'static str {
         match self {
             Shader::Conv2d => include_str!("../shaders/conv2d.wgsl"),
+            Shader::Conv2dSubgroup => include_str!("../shaders/conv2d_subgroup.wgsl"),
             Shader::Projection => include_str!("../shaders/projection.wgsl"),
+            Shader::ProjectionSubgroup => include_str!("../shaders/projection_subgroup.wgsl"),
         }
     }
 
     pub(crate) fn file_name(self) -> &'static str {
         match self {
             Shader::Conv2d => "conv2d.wgsl",
+            Shader::Conv2dSubgroup => "conv2d_subgroup.wgsl",
             Shader::Projection => "projection.wgsl",
+            Shader::ProjectionSubgroup => "projection_subgroup.wgsl",
         }
     }
 }
