@@ -82,7 +82,7 @@ impl Tensor {
 
     /// Submits all recorded work, waits for it and returns the values (row-major).
     pub fn to_vec(&self) -> Result<Vec<f32>> {
-        if self.len() == 0 {
+        if self.is_empty() {
             return Ok(Vec::new());
         }
         let mut values = self

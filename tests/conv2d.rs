@@ -32,8 +32,8 @@ fn random_options(rng: &mut Rng, in_channels: usize) -> (Conv2dOptions, usize, [
         _ => Padding::Symmetric([kernel[0] / 2, kernel[1] / 2]),
     };
     let (groups, out_channels) = match rng.range(0, 4) {
-        0 if in_channels % 2 == 0 => (2, 2 * rng.range(1, 10)),
-        1 if in_channels % 4 == 0 => (4, 4 * rng.range(1, 3)),
+        0 if in_channels.is_multiple_of(2) => (2, 2 * rng.range(1, 10)),
+        1 if in_channels.is_multiple_of(4) => (4, 4 * rng.range(1, 3)),
         2 => (in_channels, in_channels * rng.range(1, 2)),
         _ => (1, rng.range(1, 13)),
     };
