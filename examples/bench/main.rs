@@ -1,0 +1,200 @@
+//! The standard benchmark suite: runs the named workloads on the default adapter (honours
+//! WGPU_BACKEND and WGPU_ADAPTER_NAME), times the GPU from submit to completion (upload and
+//! readback excluded; the first call, which compiles the pipelines, is reported on its own),
+//! times the CPU reference on the same input, and prints a table.
+//!
+//! `cargo run --release --example bench -- [--runs N] [--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]`
+//!
+//! FLOPs = 2 x multiply-accumulates; bytes = inputs read once + outputs written once (float32).
+
+mod chart;
+mod workloads;
+
+use std::time::Instant;
+use wgcnn::{Gpu, Result};
+use workloads::{Work, Workload};
+
+struct Options {
+    runs: usize,
+    cpu_runs: usize,
+    only: Option<Vec<String>>,
+    json: Option<String>,
+    svg: Option<String>,
+}
+
+fn parse_options() -> Options {
+    let mut options = Options {
+        runs: 20,
+        cpu_runs: 3,
+        only: None,
+        json: None,
+        svg: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| panic!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--runs" => options.runs = value().parse().expect("--runs N"),
+            "--cpu-runs" => options.cpu_runs = value().parse().expect("--cpu-runs N"),
+            "--only" => options.only = Some(value().split(',').map(str::to_string).collect()),
+            "--json" => options.json = Some(value()),
+            "--svg" => options.svg = Some(value()),
+            other => panic!("unknown argument {other}; see the header of examples/bench/main.rs"),
+        }
+    }
+    options
+}
+
+/// What one workload measured, in milliseconds.
+pub struct Measured {
+    pub name: &'static str,
+    pub work: Work,
+    pub first_call_ms: f64,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub cpu_median_ms: f64,
+}
+
+impl Measured {
+    /// GFLOP/s or GB/s of a time in milliseconds.
+    pub fn rate(&self, ms: f64) -> f64 {
+        match self.work {
+            Work::Flops(flops) => flops as f64 / ms / 1e6,
+            Work::Bytes(bytes) => bytes as f64 / ms / 1e6,
+        }
+    }
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn measure(gpu: &Gpu, workload: &Workload, options: &Options) -> Result<Measured> {
+    let start = Instant::now();
+    drop((workload.gpu)()?);
+    gpu.synchronize()?;
+    let first_call_ms = start.elapsed().as_secs_f64() * 1e3;
+    for _ in 0..2 {
+        drop((workload.gpu)()?);
+        gpu.synchronize()?;
+    }
+    let mut samples = Vec::with_capacity(options.runs);
+    for _ in 0..options.runs.max(1) {
+        let start = Instant::now();
+        let output = (workload.gpu)()?;
+        gpu.synchronize()?;
+        samples.push(start.elapsed().as_secs_f64() * 1e3);
+        drop(output);
+    }
+    let mut cpu_samples = Vec::new();
+    for _ in 0..options.cpu_runs.max(1) {
+        let start = Instant::now();
+        (workload.cpu)()?;
+        cpu_samples.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let min_ms = samples.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok(Measured {
+        name: workload.name,
+        work: workload.work,
+        first_call_ms,
+        median_ms: median(samples),
+        min_ms,
+        cpu_median_ms: median(cpu_samples),
+    })
+}
+
+fn json_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn write_json(path: &str, gpu: &Gpu, results: &[Measured]) -> std::io::Result<()> {
+    let info = gpu.adapter_info();
+    let mut out = format!(
+        "{{\"adapter\": {{\"name\": {}, \"backend\": {}, \"device_type\": {}, \"driver\": {}}},\n \"results\": [\n",
+        json_string(&info.name),
+        json_string(&info.backend),
+        json_string(&info.device_type),
+        json_string(&info.driver)
+    );
+    for (index, m) in results.iter().enumerate() {
+        let rate = match m.work {
+            Work::Flops(_) => format!("\"gflops\": {:.3}", m.rate(m.median_ms)),
+            Work::Bytes(_) => format!("\"gbps\": {:.3}", m.rate(m.median_ms)),
+        };
+        out += &format!(
+            "  {{\"name\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, {rate}, \"first_call_ms\": {:.3}, \"cpu_median_ms\": {:.3}}}{}\n",
+            json_string(m.name),
+            m.median_ms,
+            m.min_ms,
+            m.first_call_ms,
+            m.cpu_median_ms,
+            if index + 1 < results.len() { "," } else { "" }
+        );
+    }
+    out += " ]}\n";
+    std::fs::write(path, out)
+}
+
+fn main() -> Result<()> {
+    let options = parse_options();
+    let gpu = Gpu::new()?;
+    let all = workloads::standard(&gpu)?;
+    let selected: Vec<&Workload> = match &options.only {
+        Some(names) => {
+            for name in names {
+                assert!(
+                    all.iter().any(|w| w.name == name),
+                    "unknown workload {name}"
+                );
+            }
+            all.iter()
+                .filter(|w| names.iter().any(|n| n == w.name))
+                .collect()
+        }
+        None => all.iter().collect(),
+    };
+    println!(
+        "wgcnn bench on {}; {} GPU runs, {} CPU-reference runs per workload",
+        gpu.adapter_info(),
+        options.runs,
+        options.cpu_runs
+    );
+    println!(
+        "{:<14} {:>10} {:>10} {:>12} {:>12} {:>12} {:>10}",
+        "workload", "median ms", "min ms", "GPU rate", "first ms", "CPU ms", "CPU rate"
+    );
+    let mut results = Vec::new();
+    for workload in selected {
+        let m = measure(&gpu, workload, &options)?;
+        let unit = match m.work {
+            Work::Flops(_) => "GFLOP/s",
+            Work::Bytes(_) => "GB/s",
+        };
+        println!(
+            "{:<14} {:>10.3} {:>10.3} {:>4.2} {:<7} {:>12.1} {:>12.2} {:>10.2}",
+            m.name,
+            m.median_ms,
+            m.min_ms,
+            m.rate(m.median_ms),
+            unit,
+            m.first_call_ms,
+            m.cpu_median_ms,
+            m.rate(m.cpu_median_ms)
+        );
+        results.push(m);
+    }
+    if let Some(path) = &options.json {
+        write_json(path, &gpu, &results).expect("writing the JSON");
+        println!("wrote {path}");
+    }
+    if let Some(path) = &options.svg {
+        std::fs::write(path, chart::svg(&gpu.adapter_info().to_string(), &results))
+            .expect("writing the SVG");
+        println!("wrote {path}");
+    }
+    Ok(())
+}
