@@ -57,8 +57,10 @@ impl Gpu {
         Ok(pipelines.entry(kernel).or_insert(pipeline).clone())
     }
 
-    /// A storage buffer of `len` floats; NaN-filled when poisoning is on, else zeroed.
-    pub(crate) fn alloc(&self, len: usize, label: &str) -> Result<wgpu::Buffer> {
+    /// A storage buffer of `len` floats, and whether it may be recycled: NaN-filled when
+    /// poisoning is on (never recycled), else taken from the pool of dropped outputs of the same
+    /// size or newly created.
+    pub(crate) fn alloc(&self, len: usize, label: &str) -> Result<(wgpu::Buffer, bool)> {
         let bytes = (len.max(1) * 4) as u64;
         if bytes > self.inner.limits.max_buffer_size {
             return Err(Error::TooLarge {
@@ -68,27 +70,21 @@ impl Gpu {
                 limit: self.inner.limits.max_buffer_size,
             });
         }
-        let usage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST;
-        let buffer = if self.inner.poison.load(Ordering::Relaxed) {
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        if self.inner.poison.load(Ordering::Relaxed) {
             let nan = vec![f32::NAN; len.max(1)];
-            self.inner
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents: bytemuck::cast_slice(&nan),
-                    usage,
-                })
-        } else {
-            self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            let buffer = self.inner.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
-                size: bytes,
+                contents: bytemuck::cast_slice(&nan),
                 usage,
-                mapped_at_creation: false,
-            })
-        };
-        Ok(buffer)
+            });
+            return Ok((buffer, false));
+        }
+        if let Some(buffer) = self.inner.free_buffers.lock().unwrap().get_mut(&bytes).and_then(Vec::pop) {
+            return Ok((buffer, true));
+        }
+        let descriptor = wgpu::BufferDescriptor { label: Some(label), size: bytes, usage, mapped_at_creation: false };
+        Ok((self.inner.device.create_buffer(&descriptor), true))
     }
 
     /// Records one dispatch of `kernel` over `workgroups` workgroups (a 1-D logical grid).

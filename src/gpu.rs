@@ -73,6 +73,8 @@ pub(crate) struct GpuInner {
     pub modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     pub pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
     pub encoder: Mutex<Option<wgpu::CommandEncoder>>,
+    /// Buffers of dropped op outputs, by size in bytes, for reuse by later outputs.
+    pub free_buffers: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
     pub errors: Arc<Mutex<Vec<String>>>,
     // Kept alive for the device's lifetime.
     _instance: wgpu::Instance,
@@ -189,6 +191,7 @@ impl Gpu {
                 modules: Mutex::new(HashMap::new()),
                 pipelines: Mutex::new(HashMap::new()),
                 encoder: Mutex::new(None),
+                free_buffers: Mutex::new(HashMap::new()),
                 errors,
                 _instance: instance,
                 _adapter: adapter,
@@ -240,6 +243,20 @@ impl Gpu {
 
     pub(crate) fn same_as(&self, other: &Gpu) -> bool {
         self.inner.id == other.inner.id
+    }
+}
+
+/// Dropped outputs kept per buffer size; more are released to the device.
+const FREE_BUFFERS_PER_SIZE: usize = 4;
+
+impl GpuInner {
+    /// Keeps a dropped output's buffer for the next output of the same size.
+    pub(crate) fn recycle(&self, buffer: wgpu::Buffer) {
+        let mut free = self.free_buffers.lock().unwrap();
+        let list = free.entry(buffer.size()).or_default();
+        if list.len() < FREE_BUFFERS_PER_SIZE {
+            list.push(buffer);
+        }
     }
 }
 

@@ -5,14 +5,15 @@
 use crate::dispatch::View;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use std::sync::Arc;
+use crate::gpu::GpuInner;
+use std::sync::{Arc, Weak};
 use wgpu::util::DeviceExt;
 
 /// A float32 tensor living on one [`Gpu`].
 #[derive(Clone)]
 pub struct Tensor {
     gpu: Gpu,
-    buffer: Arc<wgpu::Buffer>,
+    buffer: Arc<TensorBuffer>,
     shape: Vec<usize>,
 }
 
@@ -45,7 +46,7 @@ impl Tensor {
             });
         Ok(Tensor {
             gpu: gpu.clone(),
-            buffer: Arc::new(buffer),
+            buffer: Arc::new(TensorBuffer::owned(buffer)),
             shape: shape.to_vec(),
         })
     }
@@ -64,18 +65,20 @@ impl Tensor {
         });
         Ok(Tensor {
             gpu: gpu.clone(),
-            buffer: Arc::new(buffer),
+            buffer: Arc::new(TensorBuffer::owned(buffer)),
             shape: shape.to_vec(),
         })
     }
 
-    /// An op's output: NaN-poisoned when the Gpu poisons outputs.
+    /// An op's output: NaN-poisoned when the Gpu poisons outputs, else a buffer recycled from
+    /// an output that was dropped (every op overwrites its whole output).
     pub(crate) fn output(gpu: &Gpu, shape: &[usize]) -> Result<Tensor> {
         let len = shape_len(shape)?;
-        let buffer = gpu.alloc(len, "output")?;
+        let (buffer, recyclable) = gpu.alloc(len, "output")?;
+        let recycle_to = recyclable.then(|| Arc::downgrade(&gpu.inner));
         Ok(Tensor {
             gpu: gpu.clone(),
-            buffer: Arc::new(buffer),
+            buffer: Arc::new(TensorBuffer { buffer, recycle_to }),
             shape: shape.to_vec(),
         })
     }
@@ -178,6 +181,36 @@ impl std::fmt::Debug for Tensor {
         f.debug_struct("Tensor")
             .field("shape", &self.shape)
             .finish()
+    }
+}
+
+/// A tensor's buffer; an op output's buffer goes back to the Gpu's pool when the last tensor
+/// viewing it is dropped. Reuse is safe: all work runs in recording order on one queue, so
+/// commands recorded before the drop finish reading before a later op writes.
+pub(crate) struct TensorBuffer {
+    buffer: wgpu::Buffer,
+    recycle_to: Option<Weak<GpuInner>>,
+}
+
+impl TensorBuffer {
+    fn owned(buffer: wgpu::Buffer) -> TensorBuffer {
+        TensorBuffer { buffer, recycle_to: None }
+    }
+}
+
+impl std::ops::Deref for TensorBuffer {
+    type Target = wgpu::Buffer;
+
+    fn deref(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+}
+
+impl Drop for TensorBuffer {
+    fn drop(&mut self) {
+        if let Some(gpu) = self.recycle_to.as_ref().and_then(Weak::upgrade) {
+            gpu.recycle(self.buffer.clone());
+        }
     }
 }
 

@@ -1,0 +1,46 @@
+//! Tensor and Gpu basics: upload/readback, zeros, reshape, one submission per readback, and
+//! output-buffer recycling (a dropped output's buffer serves the next output of its size
+//! without disturbing work recorded before the drop).
+
+mod common;
+
+use common::{assert_close, gpu, gpu_with, random};
+use wgcnn::random::Rng;
+use wgcnn::{conv2d, reference, Conv2dOptions, Error, GpuOptions, Padding, Tensor};
+
+#[test]
+fn upload_readback_zeros_and_reshape() {
+    let gpu = gpu();
+    let data: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| i as f32 * 0.5 - 3.0).collect();
+    let tensor = Tensor::from_slice(&gpu, &[2, 3, 5, 7], &data).unwrap();
+    assert_eq!(tensor.to_vec().unwrap(), data);
+    assert_eq!(Tensor::zeros(&gpu, &[3, 13]).unwrap().to_vec().unwrap(), vec![0.0; 39]);
+    let flat = tensor.reshape(&[6, 35]).unwrap();
+    assert_eq!(flat.shape(), [6, 35]);
+    assert_eq!(flat.to_vec().unwrap(), data);
+    assert!(matches!(tensor.reshape(&[6, 36]), Err(Error::Shape { .. })));
+    assert!(matches!(Tensor::from_slice(&gpu, &[], &[]), Err(Error::Shape { .. })));
+}
+
+#[test]
+fn recycled_output_buffers_keep_recording_order() {
+    // Poisoning off, so outputs come from the recycling pool.
+    let gpu = gpu_with(GpuOptions::default());
+    let mut rng = Rng::new(41);
+    let options = Conv2dOptions { padding: Padding::Symmetric([1, 1]), ..Default::default() };
+    let input = random(&mut rng, &[2, 4, 9, 9], 1.0);
+    let weight = random(&mut rng, &[4, 4, 3, 3], 0.3);
+    let (x, w) = (input.upload(&gpu).unwrap(), weight.upload(&gpu).unwrap());
+    let first = reference::conv2d(&input, &weight, None, &options).unwrap();
+    let second = reference::conv2d(&first, &weight, None, &options).unwrap();
+    for round in 0..3 {
+        // hidden is read by `result` and dropped before anything is submitted; `overwrite`
+        // (same size) then takes hidden's buffer and fills it with other values.
+        let hidden = conv2d(&x, &w, None, &options).unwrap();
+        let result = conv2d(&hidden, &w, None, &options).unwrap();
+        drop(hidden);
+        let overwrite = conv2d(&result, &w, None, &options).unwrap();
+        assert_close(&result.to_vec().unwrap(), second.data(), 2e-5, 1e-5, &format!("round {round}"));
+        drop(overwrite);
+    }
+}
