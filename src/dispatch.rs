@@ -70,20 +70,37 @@ impl Gpu {
                 limit: self.inner.limits.max_buffer_size,
             });
         }
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
         if self.inner.poison.load(Ordering::Relaxed) {
             let nan = vec![f32::NAN; len.max(1)];
-            let buffer = self.inner.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(&nan),
-                usage,
-            });
+            let buffer = self
+                .inner
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytemuck::cast_slice(&nan),
+                    usage,
+                });
             return Ok((buffer, false));
         }
-        if let Some(buffer) = self.inner.free_buffers.lock().unwrap().get_mut(&bytes).and_then(Vec::pop) {
+        if let Some(buffer) = self
+            .inner
+            .free_buffers
+            .lock()
+            .unwrap()
+            .get_mut(&bytes)
+            .and_then(Vec::pop)
+        {
             return Ok((buffer, true));
         }
-        let descriptor = wgpu::BufferDescriptor { label: Some(label), size: bytes, usage, mapped_at_creation: false };
+        let descriptor = wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage,
+            mapped_at_creation: false,
+        };
         Ok((self.inner.device.create_buffer(&descriptor), true))
     }
 

@@ -67,6 +67,16 @@ pub enum Error {
     #[error("{what} belongs to another Gpu context; create every tensor of an op on the same Gpu")]
     DifferentGpu { what: String },
 
+    /// A layer of a model rejected its input shape (at build time) or failed in `forward`.
+    /// `index` is the layer's position, with a branch's path (`"4.2.1"`: layer 1 of branch 2
+    /// of layer 4); `kind` says what the layer is (`"Conv2d 3x3 192->64"`).
+    #[error("layer {index} ({kind}): {source}")]
+    Layer {
+        index: String,
+        kind: String,
+        source: Box<Error>,
+    },
+
     /// wgpu reported an error (validation, out of memory, a failed readback).
     #[error("GPU error: {0}")]
     Gpu(String),

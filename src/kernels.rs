@@ -8,6 +8,9 @@ pub(crate) enum Shader {
     Conv2dSubgroup,
     Projection,
     ProjectionSubgroup,
+    Pool2d,
+    Activation,
+    BatchNorm,
 }
 
 impl Shader {
@@ -17,6 +20,9 @@ impl Shader {
             Shader::Conv2dSubgroup => include_str!("../shaders/conv2d_subgroup.wgsl"),
             Shader::Projection => include_str!("../shaders/projection.wgsl"),
             Shader::ProjectionSubgroup => include_str!("../shaders/projection_subgroup.wgsl"),
+            Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
+            Shader::Activation => include_str!("../shaders/activation.wgsl"),
+            Shader::BatchNorm => include_str!("../shaders/batch_norm.wgsl"),
         }
     }
 
@@ -26,6 +32,9 @@ impl Shader {
             Shader::Conv2dSubgroup => "conv2d_subgroup.wgsl",
             Shader::Projection => "projection.wgsl",
             Shader::ProjectionSubgroup => "projection_subgroup.wgsl",
+            Shader::Pool2d => "pool2d.wgsl",
+            Shader::Activation => "activation.wgsl",
+            Shader::BatchNorm => "batch_norm.wgsl",
         }
     }
 }

@@ -18,8 +18,10 @@ mod gpu;
 mod host;
 mod kernels;
 pub mod layers;
+pub mod model;
 pub mod ops;
 pub mod random;
+pub mod receptive_field;
 pub mod reference;
 pub mod shape;
 mod tensor;
@@ -27,9 +29,30 @@ mod tensor;
 pub use error::{Error, Result};
 pub use gpu::{AdapterInfo, AdapterPreference, Gpu, GpuOptions};
 pub use host::HostTensor;
-pub use layers::{Conv2d, Linear};
-pub use ops::activation::Activation;
+pub use layers::{
+    AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, Conv2d, GlobalAvgPool2d, GlobalMaxPool2d,
+    LeakyReLU, Linear, MaxPool2d, ReLU, ReLU6,
+};
+pub use layers::{BatchNorm2d, BatchNorm2dOptions};
+pub use model::{Layer, Sequential, Summary};
+pub use ops::activation::{
+    activate, activate_in_place, leaky_relu, leaky_relu_in_place, relu, relu6, relu6_in_place,
+    relu_in_place, Activation,
+};
+pub use ops::adaptive_pool2d::{
+    adaptive_avg_pool2d, adaptive_max_pool2d, global_avg_pool2d, global_max_pool2d,
+};
+pub use ops::batch_norm::{
+    batch_norm_eval, batch_norm_stats, batch_norm_train, BatchNormAffine, BatchNormStats,
+    RunningStats, RunningUpdate,
+};
+pub use ops::concat::{concat_channels, concat_channels_shape};
 pub use ops::conv2d::{conv2d, Conv2dGeometry, Conv2dOptions};
+pub use ops::pool2d::{
+    avg_pool2d, max_pool2d, max_pool2d_with_indices, AvgPool2dOptions, MaxPool2dOptions,
+    Pool2dGeometry, PoolIndices,
+};
 pub use ops::projection::{linear, ProjectionGeometry};
+pub use receptive_field::{ReceptiveField, Window};
 pub use shape::{Padding, Pads};
 pub use tensor::Tensor;

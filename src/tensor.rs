@@ -194,7 +194,10 @@ pub(crate) struct TensorBuffer {
 
 impl TensorBuffer {
     fn owned(buffer: wgpu::Buffer) -> TensorBuffer {
-        TensorBuffer { buffer, recycle_to: None }
+        TensorBuffer {
+            buffer,
+            recycle_to: None,
+        }
     }
 }
 

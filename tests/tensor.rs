@@ -14,12 +14,18 @@ fn upload_readback_zeros_and_reshape() {
     let data: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| i as f32 * 0.5 - 3.0).collect();
     let tensor = Tensor::from_slice(&gpu, &[2, 3, 5, 7], &data).unwrap();
     assert_eq!(tensor.to_vec().unwrap(), data);
-    assert_eq!(Tensor::zeros(&gpu, &[3, 13]).unwrap().to_vec().unwrap(), vec![0.0; 39]);
+    assert_eq!(
+        Tensor::zeros(&gpu, &[3, 13]).unwrap().to_vec().unwrap(),
+        vec![0.0; 39]
+    );
     let flat = tensor.reshape(&[6, 35]).unwrap();
     assert_eq!(flat.shape(), [6, 35]);
     assert_eq!(flat.to_vec().unwrap(), data);
     assert!(matches!(tensor.reshape(&[6, 36]), Err(Error::Shape { .. })));
-    assert!(matches!(Tensor::from_slice(&gpu, &[], &[]), Err(Error::Shape { .. })));
+    assert!(matches!(
+        Tensor::from_slice(&gpu, &[], &[]),
+        Err(Error::Shape { .. })
+    ));
 }
 
 #[test]
@@ -27,7 +33,10 @@ fn recycled_output_buffers_keep_recording_order() {
     // Poisoning off, so outputs come from the recycling pool.
     let gpu = gpu_with(GpuOptions::default());
     let mut rng = Rng::new(41);
-    let options = Conv2dOptions { padding: Padding::Symmetric([1, 1]), ..Default::default() };
+    let options = Conv2dOptions {
+        padding: Padding::Symmetric([1, 1]),
+        ..Default::default()
+    };
     let input = random(&mut rng, &[2, 4, 9, 9], 1.0);
     let weight = random(&mut rng, &[4, 4, 3, 3], 0.3);
     let (x, w) = (input.upload(&gpu).unwrap(), weight.upload(&gpu).unwrap());
@@ -40,7 +49,13 @@ fn recycled_output_buffers_keep_recording_order() {
         let result = conv2d(&hidden, &w, None, &options).unwrap();
         drop(hidden);
         let overwrite = conv2d(&result, &w, None, &options).unwrap();
-        assert_close(&result.to_vec().unwrap(), second.data(), 2e-5, 1e-5, &format!("round {round}"));
+        assert_close(
+            &result.to_vec().unwrap(),
+            second.data(),
+            2e-5,
+            1e-5,
+            &format!("round {round}"),
+        );
         drop(overwrite);
     }
 }

@@ -4,7 +4,10 @@
 //!
 //! `cargo run --release --example tour`
 
+mod batch_norm;
 mod conv2d;
+mod network;
+mod pool2d;
 
 use std::time::Instant;
 use wgcnn::random::Rng;
@@ -81,6 +84,9 @@ fn main() -> Result<()> {
         rows: Vec::new(),
     };
     conv2d::run(&mut tour)?;
+    batch_norm::run(&mut tour)?;
+    pool2d::run(&mut tour)?;
+    network::run(&mut tour)?;
 
     println!("wgcnn tour on {}", tour.gpu.adapter_info());
     println!(

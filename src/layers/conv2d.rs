@@ -5,7 +5,7 @@ use crate::gpu::Gpu;
 use crate::host::HostTensor;
 use crate::ops::activation::Activation;
 use crate::ops::conv2d::{conv2d, Conv2dOptions};
-use crate::ops::projection::linear;
+use crate::ops::projection::{linear, linear_shapes};
 use crate::shape::nchw;
 use crate::tensor::Tensor;
 
@@ -57,6 +57,12 @@ impl Conv2d {
     pub fn options(&self) -> &Conv2dOptions {
         &self.options
     }
+
+    /// The same convolution with another fused activation (no copy of the parameters).
+    pub fn with_activation(mut self, activation: Activation) -> Conv2d {
+        self.options.activation = activation;
+        self
+    }
 }
 
 /// A fully connected layer: weight `[out_features, in_features]`, optional bias, fused
@@ -69,12 +75,20 @@ pub struct Linear {
 }
 
 impl Linear {
+    /// Uploads `weight` `[out_features, in_features]` and `bias` `[out_features]`, checked
+    /// against each other here.
     pub fn new(
         gpu: &Gpu,
         weight: &HostTensor,
         bias: Option<&HostTensor>,
         activation: Activation,
     ) -> Result<Linear> {
+        let in_features = weight.shape().get(1).copied().unwrap_or(0);
+        linear_shapes(
+            &[1, in_features],
+            weight.shape(),
+            bias.map(|b| b.data().len()),
+        )?;
         Ok(Linear {
             weight: weight.upload(gpu)?,
             bias: bias.map(|b| b.upload(gpu)).transpose()?,
@@ -84,5 +98,17 @@ impl Linear {
 
     pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
         linear(input, &self.weight, self.bias.as_ref(), self.activation)
+    }
+
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 }

@@ -2,10 +2,13 @@
 //! CPU reference and the GPU, error cases included. Prints `N passed, N failed` and how many
 //! cases belong to ops the crate does not implement yet; any failure fails the test.
 
+mod batch_norm;
 mod case;
 #[path = "../common/mod.rs"]
 mod common;
 mod conv2d;
+mod pool2d;
+mod relu;
 
 use case::Case;
 use std::path::PathBuf;
@@ -18,7 +21,12 @@ enum Outcome {
 
 fn run(case: &Case, gpu: &wgcnn::Gpu) -> Outcome {
     let result = match case.op.as_str() {
+        "batch_norm_stats" | "batch_norm_train" | "batch_norm_eval" => batch_norm::run(case, gpu),
         "conv2d" => conv2d::run(case, gpu),
+        "max_pool2d" | "avg_pool2d" | "global_avg_pool2d" | "global_max_pool2d" => {
+            pool2d::run(case, gpu)
+        }
+        "relu" => relu::run(case, gpu),
         _ => return Outcome::NotImplemented,
     };
     match result {

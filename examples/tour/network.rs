@@ -1,0 +1,89 @@
+//! Tour section: a small CNN built with `Sequential` (two conv -> batch norm -> ReLU -> max pool
+//! blocks, global average pool, flatten, linear classifier), its summary, and one forward pass
+//! (one submission) checked against the CPU reference of the whole chain.
+
+use crate::Tour;
+use std::cell::RefCell;
+use wgcnn::{
+    Activation, BatchNorm2d, BatchNorm2dOptions, Conv2d, Conv2dOptions, GlobalAvgPool2d,
+    HostTensor, Layer, MaxPool2d, MaxPool2dOptions, Padding, ReLU, Result, RunningStats,
+    Sequential,
+};
+
+fn random(tour: &mut Tour, shape: &[usize], scale: f32, offset: f32) -> HostTensor {
+    let values = tour.rng.normals(shape.iter().product(), scale, offset);
+    HostTensor::new(shape, values).expect("consistent shape")
+}
+
+/// conv 3x3 -> batch norm (inference mode, trained-looking statistics) -> ReLU -> max pool 2.
+fn block(
+    tour: &mut Tour,
+    model: Sequential,
+    in_channels: usize,
+    out_channels: usize,
+) -> Result<Sequential> {
+    let fan_in = (in_channels * 9) as f32;
+    let weight = random(
+        tour,
+        &[out_channels, in_channels, 3, 3],
+        1.0 / fan_in.sqrt(),
+        0.0,
+    );
+    let options = Conv2dOptions {
+        padding: Padding::Symmetric([1, 1]),
+        ..Default::default()
+    };
+    let conv = Conv2d::new(&tour.gpu, &weight, None, options)?;
+    let (gamma, beta) = (
+        random(tour, &[out_channels], 0.1, 1.0),
+        random(tour, &[out_channels], 0.1, 0.0),
+    );
+    let (mean, var) = (
+        random(tour, &[out_channels], 0.1, 0.0),
+        random(tour, &[out_channels], 0.1, 1.0),
+    );
+    let running = RunningStats {
+        mean: &mean,
+        var: &var,
+    };
+    let options = BatchNorm2dOptions::default();
+    let mut norm = BatchNorm2d::with_parameters(&tour.gpu, &gamma, &beta, Some(running), options)?;
+    norm.eval();
+    model
+        .push(conv)?
+        .push(norm)?
+        .push(ReLU::in_place())?
+        .push(MaxPool2d::new(MaxPool2dOptions::new([2, 2])))
+}
+
+pub fn run(tour: &mut Tour) -> Result<()> {
+    let input_shape = [4, 3, 64, 64];
+    let model = Sequential::new(&input_shape)?;
+    let model = block(tour, model, 3, 32)?;
+    let model = block(tour, model, 32, 64)?;
+    let classifier = random(tour, &[10, 64], 0.125, 0.0);
+    let bias = random(tour, &[10], 0.1, 0.0);
+    let model = model
+        .push(GlobalAvgPool2d)?
+        .push(Layer::Flatten)?
+        .push(Layer::linear(
+            &tour.gpu,
+            &classifier,
+            Some(&bias),
+            Activation::None,
+        )?)?;
+    println!("Small CNN built with Sequential\n{}\n", model.summary());
+    let host = random(tour, &input_shape, 1.0, 0.0);
+    let input = host.upload(&tour.gpu)?;
+    let model = RefCell::new(model);
+    let before = tour.gpu.submission_count();
+    model.borrow_mut().forward(&input)?.to_vec()?;
+    let submissions = tour.gpu.submission_count() - before;
+    println!("one forward pass of the small CNN: {submissions} submission\n");
+    tour.check(
+        "Sequential: small CNN (11 layers)",
+        || model.borrow_mut().forward(&input),
+        || model.borrow().forward_reference(&host),
+        1e-4,
+    )
+}

@@ -1,0 +1,510 @@
+// pool2d: max, average, adaptive and global 2-D pooling with PyTorch semantics.
+// Layout: input [N, C, H, W] from input_base, output [N, C, H_out, W_out] from output_base, both
+// row-major float32; indices (max_pool2d_with_indices) are u32 laid out like the output, each the
+// flat index row * W + column of the maximum inside its own H x W plane.
+// Thread mapping: max_pool2d and avg_pool2d run one invocation per 4 consecutive outputs of one
+// output row (the column tile fastest); the 4 windows live in vec4 registers and each input row
+// they touch is swept once, every value feeding the windows it belongs to (on the software
+// adapters an invocation costs more than its loads, so fewer, fuller invocations win). Two common
+// shapes (k3 s2 p1 max, k2 s2 avg along rows whose length is a multiple of 8) have vec4
+// variants with 8 outputs per invocation and fixed swizzles (see "Vector variants"). Adaptive
+// pools run one invocation per output element, the output column fastest. Global pools reduce a
+// plane with `lanes_per_plane` invocations (a power of two up to 64, so one 64-lane workgroup
+// holds 64 / lanes_per_plane planes): each lane folds a strided share of its plane, and after one
+// barrier the plane's first lane folds the partial results in lane order.
+// NaN: a NaN in the window makes the result NaN (PyTorch); the test is on the bits, so no
+// fast-math assumption can drop it.
+
+// Mirrors `Pool2dParams` in src/ops/pool2d.rs field for field.
+struct Pool2dParams {
+    planes: u32, // images x channels in this dispatch
+    in_height: u32,
+    in_width: u32,
+    out_height: u32,
+    out_width: u32,
+    kernel_height: u32,
+    kernel_width: u32,
+    stride_height: u32,
+    stride_width: u32,
+    pad_top: u32,
+    pad_left: u32,
+    dilation_height: u32,
+    dilation_width: u32,
+    count_include_pad: u32,
+    divisor_override: u32, // 0: divide by the window size
+    lanes_per_plane: u32,  // global pools only
+    input_base: u32,
+    output_base: u32,
+}
+
+const WORKGROUP_SIZE: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Pool2dParams;
+@group(0) @binding(1) var<storage, read> input: array<f32>;         // [N, C, H, W]
+@group(0) @binding(2) var<storage, read_write> output: array<f32>;  // [N, C, H_out, W_out]
+@group(0) @binding(3) var<storage, read_write> indices: array<u32>; // [N, C, H_out, W_out]
+
+var<workgroup> partials: array<f32, WORKGROUP_SIZE>;
+
+fn negative_infinity() -> f32 {
+    return bitcast<f32>(0xff800000u);
+}
+
+fn is_nan(value: f32) -> bool {
+    return (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// The in-bounds taps of a window along one axis: positions first + t * step for t < count.
+struct Span {
+    first: u32,
+    count: u32,
+    step: u32,
+}
+
+// Taps of a window that starts at `start` (negative inside the leading padding) with `kernel`
+// taps `dilation` apart, keeping those inside [0, size).
+fn window_span(start: i32, kernel: u32, dilation: u32, size: u32) -> Span {
+    if (dilation == 1u) {
+        let first = max(start, 0);
+        return Span(u32(first), u32(max(min(start + i32(kernel), i32(size)) - first, 0)), 1u);
+    }
+    var first_tap = 0u;
+    if (start < 0) {
+        first_tap = (u32(-start) + dilation - 1u) / dilation;
+    }
+    var end_tap = 0u;
+    let room = i32(size) - start;
+    if (room > 0) {
+        end_tap = min(kernel, (u32(room) + dilation - 1u) / dilation);
+    }
+    let count = max(end_tap, first_tap) - first_tap;
+    return Span(u32(start + i32(first_tap * dilation)), count, dilation);
+}
+
+// Adaptive window along one axis: [floor(i * size / out), ceil((i + 1) * size / out)).
+fn adaptive_span(index: u32, size: u32, out_size: u32) -> Span {
+    let first = index * size / out_size;
+    let end = ((index + 1u) * size + out_size - 1u) / out_size;
+    return Span(first, end - first, 1u);
+}
+
+// The output element this invocation owns; `valid` is false past the end of the grid.
+struct OutputPosition {
+    valid: bool,
+    index: u32,
+    plane: u32,
+    row: u32,
+    column: u32,
+}
+
+fn output_position(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> OutputPosition {
+    let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    let plane_size = params.out_height * params.out_width;
+    return OutputPosition(index < params.planes * plane_size, index, index / plane_size,
+        (index / params.out_width) % params.out_height, index % params.out_width);
+}
+
+struct Maximum {
+    value: f32,
+    index: u32,
+}
+
+// PyTorch's rule: the first strictly greater value wins, and a NaN always takes over. With no
+// taps the result is -inf at the window's first position (cannot happen for valid geometry).
+fn window_maximum(plane: u32, rows: Span, columns: Span) -> Maximum {
+    let plane_base = params.input_base + plane * params.in_height * params.in_width;
+    var best = Maximum(negative_infinity(), rows.first * params.in_width + columns.first);
+    for (var r = 0u; r < rows.count; r++) {
+        let row_start = (rows.first + r * rows.step) * params.in_width;
+        for (var c = 0u; c < columns.count; c++) {
+            let flat = row_start + columns.first + c * columns.step;
+            let value = input[plane_base + flat];
+            if (value > best.value || is_nan(value)) {
+                best = Maximum(value, flat);
+            }
+        }
+    }
+    return best;
+}
+
+// Sum of an adaptive window (step 1 on both axes), in f32, row by row.
+fn window_sum(plane: u32, rows: Span, columns: Span) -> f32 {
+    let plane_base = params.input_base + plane * params.in_height * params.in_width;
+    var sum = 0.0;
+    for (var r = 0u; r < rows.count; r++) {
+        let row_start = plane_base + (rows.first + r) * params.in_width + columns.first;
+        for (var c = 0u; c < columns.count; c++) {
+            sum += input[row_start + c];
+        }
+    }
+    return sum;
+}
+
+const COLUMN_TILE: u32 = 4u;
+
+// COLUMN_TILE consecutive outputs of one output row; vector lane t is output column
+// first_column + t (lanes past the row's end repeat its last window and are never stored).
+struct RowTile {
+    valid: bool,
+    plane: u32,
+    first_column: u32,
+    output_index: u32, // flat index of the tile's first output
+    row_start: i32,    // the windows' first row (negative inside the padding)
+    rows: Span,        // the input rows every window of the tile covers
+    column_start: vec4<i32>, // each window's first column (negative inside the padding)
+    first: vec4<u32>,  // each window's first in-bounds column
+    last: vec4<u32>,   // each window's last in-bounds column
+    count: vec4<u32>,  // each window's in-bounds columns
+}
+
+fn row_tile(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> RowTile {
+    var tile: RowTile;
+    let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    let column_tiles = (params.out_width + COLUMN_TILE - 1u) / COLUMN_TILE;
+    let output_row = index / column_tiles; // over all planes
+    tile.valid = output_row < params.planes * params.out_height;
+    tile.plane = output_row / params.out_height;
+    tile.first_column = (index % column_tiles) * COLUMN_TILE;
+    tile.output_index = output_row * params.out_width + tile.first_column;
+    tile.row_start = i32((output_row % params.out_height) * params.stride_height) - i32(params.pad_top);
+    tile.rows = window_span(tile.row_start, params.kernel_height, params.dilation_height, params.in_height);
+    let columns = min(vec4<u32>(tile.first_column) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.out_width - 1u));
+    tile.column_start = vec4<i32>(columns * params.stride_width) - vec4<i32>(i32(params.pad_left));
+    var spans: array<Span, 4>;
+    for (var t = 0u; t < COLUMN_TILE; t++) {
+        spans[t] = window_span(tile.column_start[t], params.kernel_width, params.dilation_width, params.in_width);
+    }
+    tile.first = vec4<u32>(spans[0].first, spans[1].first, spans[2].first, spans[3].first);
+    tile.count = vec4<u32>(spans[0].count, spans[1].count, spans[2].count, spans[3].count);
+    tile.last = tile.first + (max(tile.count, vec4<u32>(1u)) - vec4<u32>(1u)) * params.dilation_width;
+    return tile;
+}
+
+// The input columns some window of the tile covers. With dilation a later window can start
+// left of an earlier one (its first tap inside the input comes sooner), so take both extremes.
+fn sweep_start(tile: RowTile) -> u32 {
+    return min(min(tile.first.x, tile.first.y), min(tile.first.z, tile.first.w));
+}
+
+fn sweep_end(tile: RowTile) -> u32 {
+    return min(max(max(tile.last.x, tile.last.y), max(tile.last.z, tile.last.w)) + 1u, params.in_width);
+}
+
+// Which windows take input column `column`, given each window's next tap; advances the taps.
+struct Taps {
+    hit: vec4<bool>,
+    next: vec4<u32>,
+}
+
+// Without dilation every valid window has a tap inside the input, so [first, last] is the test;
+// with dilation a window can fall between the columns (PyTorch then gives -inf).
+fn take_column(tile: RowTile, next: vec4<u32>, column: u32) -> Taps {
+    if (params.dilation_width == 1u) {
+        return Taps(vec4<u32>(column) >= tile.first & vec4<u32>(column) <= tile.last, next);
+    }
+    let hit = vec4<u32>(column) == next & vec4<u32>(column) <= tile.last & tile.count > vec4<u32>(0u);
+    return Taps(hit, select(next, next + vec4<u32>(params.dilation_width), hit));
+}
+
+struct TileMaximum {
+    value: vec4<f32>,
+    index: vec4<u32>,
+}
+
+// PyTorch's rule per window, taps in row-major order: the first strictly greater value wins,
+// and a NaN always takes over; a window of -inf (or, with dilation, without taps) keeps -inf at
+// its first tap past the leading padding.
+fn tile_maximum(tile: RowTile) -> TileMaximum {
+    let first_tap = vec4<u32>(tile.rows.first * params.in_width) + tile.first;
+    var best = TileMaximum(vec4<f32>(negative_infinity()), first_tap);
+    let plane_base = params.input_base + tile.plane * params.in_height * params.in_width;
+    let end = sweep_end(tile);
+    for (var r = 0u; r < tile.rows.count; r++) {
+        let row_start = (tile.rows.first + r * tile.rows.step) * params.in_width;
+        var taps = Taps(vec4<bool>(false), tile.first);
+        for (var column = sweep_start(tile); column < end; column++) {
+            taps = take_column(tile, taps.next, column);
+            let value = input[plane_base + row_start + column];
+            let wins = taps.hit & (vec4<f32>(value) > best.value | vec4<bool>(is_nan(value)));
+            best.value = select(best.value, vec4<f32>(value), wins);
+            best.index = select(best.index, vec4<u32>(row_start + column), wins);
+        }
+    }
+    return best;
+}
+
+fn store_tile(tile: RowTile, values: vec4<f32>) {
+    for (var t = 0u; t < COLUMN_TILE; t++) {
+        if (tile.first_column + t < params.out_width) {
+            output[params.output_base + tile.output_index + t] = values[t];
+        }
+    }
+}
+
+@compute @workgroup_size(64)
+fn max_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+              @builtin(local_invocation_index) lane: u32) {
+    let tile = row_tile(workgroup, groups_launched, lane);
+    if (tile.valid) {
+        store_tile(tile, tile_maximum(tile).value);
+    }
+}
+
+@compute @workgroup_size(64)
+fn max_pool2d_with_indices(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                           @builtin(local_invocation_index) lane: u32) {
+    let tile = row_tile(workgroup, groups_launched, lane);
+    if (!tile.valid) {
+        return;
+    }
+    let maximum = tile_maximum(tile);
+    store_tile(tile, maximum.value);
+    for (var t = 0u; t < COLUMN_TILE; t++) {
+        if (tile.first_column + t < params.out_width) {
+            indices[params.output_base + tile.output_index + t] = maximum.index[t];
+        }
+    }
+}
+
+@compute @workgroup_size(64)
+fn avg_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+              @builtin(local_invocation_index) lane: u32) {
+    let tile = row_tile(workgroup, groups_launched, lane);
+    if (!tile.valid) {
+        return;
+    }
+    // Each window sums its taps row by row, columns ascending (dilation is 1).
+    var sum = vec4<f32>(0.0);
+    let plane_base = params.input_base + tile.plane * params.in_height * params.in_width;
+    let end = sweep_end(tile);
+    for (var r = 0u; r < tile.rows.count; r++) {
+        let row_start = plane_base + (tile.rows.first + r) * params.in_width;
+        var taps = Taps(vec4<bool>(false), tile.first);
+        for (var column = sweep_start(tile); column < end; column++) {
+            taps = take_column(tile, taps.next, column);
+            sum = select(sum, sum + vec4<f32>(input[row_start + column]), taps.hit);
+        }
+    }
+    store_tile(tile, sum / vec4<f32>(average_divisor(tile)));
+}
+
+// Each window's divisor: the override, the window clipped at the end of the padding
+// (count_include_pad; the ceil_mode overhang never counts), or its in-bounds taps.
+fn average_divisor(tile: RowTile) -> vec4<u32> {
+    if (params.divisor_override != 0u) {
+        return vec4<u32>(params.divisor_override);
+    }
+    if (params.count_include_pad != 0u) {
+        let row_end = min(tile.row_start + i32(params.kernel_height), i32(params.in_height + params.pad_top));
+        let column_end = min(tile.column_start + vec4<i32>(i32(params.kernel_width)),
+            vec4<i32>(i32(params.in_width + params.pad_left)));
+        return vec4<u32>(u32(row_end - tile.row_start)) * vec4<u32>(column_end - tile.column_start);
+    }
+    return vec4<u32>(tile.rows.count) * tile.count;
+}
+
+// Vector variants for two common shapes, where the input row length is a multiple of 8, the
+// output row is half of it and both bases are multiples of 4. An invocation owns 8 consecutive
+// outputs of a row (two 4-output tiles; a row of 4k outputs ends in a single tile), reads each
+// input row as whole vec4s (on llvmpipe a load costs per lane, whatever its width), gathers the
+// windows' taps with fixed swizzles and writes vec4s. Rows, padding and divisors stay general;
+// taps fold in the order above, so the results are the same bits.
+@group(0) @binding(1) var<storage, read> input_vectors: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> output_vectors: array<vec4<f32>>;
+
+const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in pool2d.rs)
+
+// Tiles whose windows start at input columns 8 * tile (tile = first_tile, first_tile + 1): the
+// vec4 index of that column in the plane's first row, the first output vec4 and the input rows.
+struct VectorTiles {
+    valid: bool,
+    first_tile: u32,
+    second: bool, // the row has a second tile here
+    first_vector: u32,
+    output_vector: u32,
+    row_start: i32,
+    rows: Span,
+}
+
+fn vector_tiles(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> VectorTiles {
+    var tiles: VectorTiles;
+    let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    let row_tiles = params.out_width / COLUMN_TILE;
+    let row_groups = (row_tiles + VECTOR_TILES - 1u) / VECTOR_TILES;
+    let output_row = index / row_groups; // over all planes
+    let plane = output_row / params.out_height;
+    tiles.valid = plane < params.planes;
+    tiles.first_tile = (index - output_row * row_groups) * VECTOR_TILES;
+    tiles.second = tiles.first_tile + 1u < row_tiles;
+    tiles.row_start = i32((output_row - plane * params.out_height) * params.stride_height) - i32(params.pad_top);
+    tiles.rows = window_span(tiles.row_start, params.kernel_height, params.dilation_height, params.in_height);
+    tiles.first_vector = (params.input_base + plane * params.in_height * params.in_width) / 4u + 2u * tiles.first_tile;
+    tiles.output_vector = (params.output_base + output_row * params.out_width) / 4u + tiles.first_tile;
+    return tiles;
+}
+
+fn store_vector_tiles(tiles: VectorTiles, first: vec4<f32>, second: vec4<f32>) {
+    output_vectors[tiles.output_vector] = first;
+    if (tiles.second) {
+        output_vectors[tiles.output_vector + 1u] = second;
+    }
+}
+
+fn fold_maximum4(best: vec4<f32>, taps: vec4<f32>) -> vec4<f32> {
+    let nan = (bitcast<vec4<u32>>(taps) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+    return select(best, taps, taps > best | nan);
+}
+
+// Taps of a kernel 3, stride 2, padding 1 tile with vec4s A, B and `left` the column before A:
+// (left A.x A.y), (A.y A.z A.w), (A.w B.x B.y), (B.y B.z B.w).
+fn fold_k3s2p1(best: vec4<f32>, left: f32, a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    var folded = fold_maximum4(best, vec4<f32>(left, a.y, a.w, b.y));
+    folded = fold_maximum4(folded, vec4<f32>(a.x, a.z, b.x, b.z));
+    return fold_maximum4(folded, vec4<f32>(a.y, a.w, b.y, b.w));
+}
+
+// Max pooling with kernel_width 3, stride_width 2, pad_left 1 (ResNet's stem); the row's first
+// tile has the padding on its left.
+@compute @workgroup_size(64)
+fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                          @builtin(local_invocation_index) lane: u32) {
+    let tiles = vector_tiles(workgroup, groups_launched, lane);
+    if (!tiles.valid) {
+        return;
+    }
+    var first = vec4<f32>(negative_infinity());
+    var second = first;
+    let has_left = tiles.first_tile > 0u;
+    for (var r = 0u; r < tiles.rows.count; r++) {
+        let row = tiles.first_vector + (tiles.rows.first + r * tiles.rows.step) * params.in_width / 4u;
+        let left = select(negative_infinity(), input_vectors[row - select(0u, 1u, has_left)].w, has_left);
+        let a = input_vectors[row];
+        let b = input_vectors[row + 1u];
+        first = fold_k3s2p1(first, left, a, b);
+        let next = row + select(0u, 2u, tiles.second); // a missing tile reads A, B again
+        second = fold_k3s2p1(second, b.w, input_vectors[next], input_vectors[next + 1u]);
+    }
+    store_vector_tiles(tiles, first, second);
+}
+
+// Average pooling with kernel_width 2, stride_width 2, pad_left 0: taps (A.x A.y), (A.z A.w),
+// (B.x B.y), (B.z B.w), never clipped, so each window has 2 columns.
+@compute @workgroup_size(64)
+fn avg_pool2d_k2s2_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                        @builtin(local_invocation_index) lane: u32) {
+    let tiles = vector_tiles(workgroup, groups_launched, lane);
+    if (!tiles.valid) {
+        return;
+    }
+    var first = vec4<f32>(0.0);
+    var second = first;
+    for (var r = 0u; r < tiles.rows.count; r++) {
+        let row = tiles.first_vector + (tiles.rows.first + r) * params.in_width / 4u;
+        let a = input_vectors[row];
+        let b = input_vectors[row + 1u];
+        let next = row + select(0u, 2u, tiles.second); // a missing tile reads A, B again
+        let c = input_vectors[next];
+        let d = input_vectors[next + 1u];
+        first += vec4<f32>(a.x, a.z, b.x, b.z);
+        first += vec4<f32>(a.y, a.w, b.y, b.w);
+        second += vec4<f32>(c.x, c.z, d.x, d.z);
+        second += vec4<f32>(c.y, c.w, d.y, d.w);
+    }
+    var divisor = tiles.rows.count * 2u;
+    if (params.divisor_override != 0u) {
+        divisor = params.divisor_override;
+    } else if (params.count_include_pad != 0u) {
+        let row_end = min(tiles.row_start + i32(params.kernel_height), i32(params.in_height + params.pad_top));
+        divisor = u32(row_end - tiles.row_start) * 2u;
+    }
+    store_vector_tiles(tiles, first / f32(divisor), second / f32(divisor));
+}
+
+@compute @workgroup_size(64)
+fn adaptive_avg_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                       @builtin(local_invocation_index) lane: u32) {
+    let position = output_position(workgroup, groups_launched, lane);
+    if (!position.valid) {
+        return;
+    }
+    let rows = adaptive_span(position.row, params.in_height, params.out_height);
+    let columns = adaptive_span(position.column, params.in_width, params.out_width);
+    let sum = window_sum(position.plane, rows, columns);
+    output[params.output_base + position.index] = sum / f32(rows.count * columns.count);
+}
+
+@compute @workgroup_size(64)
+fn adaptive_max_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                       @builtin(local_invocation_index) lane: u32) {
+    let position = output_position(workgroup, groups_launched, lane);
+    if (!position.valid) {
+        return;
+    }
+    let rows = adaptive_span(position.row, params.in_height, params.out_height);
+    let columns = adaptive_span(position.column, params.in_width, params.out_width);
+    output[params.output_base + position.index] = window_maximum(position.plane, rows, columns).value;
+}
+
+// The plane this lane reduces and the lane's rank inside it.
+struct PlaneLane {
+    plane: u32,
+    rank: u32,
+}
+
+fn plane_lane(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> PlaneLane {
+    let planes_per_group = WORKGROUP_SIZE / params.lanes_per_plane;
+    let group = workgroup.x + workgroup.y * groups_launched.x;
+    return PlaneLane(group * planes_per_group + lane / params.lanes_per_plane, lane % params.lanes_per_plane);
+}
+
+@compute @workgroup_size(64)
+fn global_avg_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                     @builtin(local_invocation_index) lane: u32) {
+    let me = plane_lane(workgroup, groups_launched, lane);
+    let plane_size = params.in_height * params.in_width;
+    var sum = 0.0;
+    if (me.plane < params.planes) {
+        let plane_base = params.input_base + me.plane * plane_size;
+        for (var i = me.rank; i < plane_size; i += params.lanes_per_plane) {
+            sum += input[plane_base + i];
+        }
+    }
+    partials[lane] = sum;
+    workgroupBarrier();
+    if (me.rank == 0u && me.plane < params.planes) {
+        var total = 0.0;
+        for (var i = 0u; i < params.lanes_per_plane; i++) {
+            total += partials[lane + i];
+        }
+        output[params.output_base + me.plane] = total / f32(plane_size);
+    }
+}
+
+@compute @workgroup_size(64)
+fn global_max_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                     @builtin(local_invocation_index) lane: u32) {
+    let me = plane_lane(workgroup, groups_launched, lane);
+    let plane_size = params.in_height * params.in_width;
+    var best = negative_infinity();
+    if (me.plane < params.planes) {
+        let plane_base = params.input_base + me.plane * plane_size;
+        for (var i = me.rank; i < plane_size; i += params.lanes_per_plane) {
+            let value = input[plane_base + i];
+            if (value > best || is_nan(value)) {
+                best = value;
+            }
+        }
+    }
+    partials[lane] = best;
+    workgroupBarrier();
+    if (me.rank == 0u && me.plane < params.planes) {
+        var total = negative_infinity();
+        for (var i = 0u; i < params.lanes_per_plane; i++) {
+            let value = partials[lane + i];
+            if (value > total || is_nan(value)) {
+                total = value;
+            }
+        }
+        output[params.output_base + me.plane] = total;
+    }
+}

@@ -1,0 +1,366 @@
+//! pool2d: max and average pooling with PyTorch semantics: options, validation and output
+//! geometry (shared with the CPU reference), and the GPU wrappers over `shaders/pool2d.wgsl`
+//! (one invocation per 4 consecutive outputs of a row; 8, read as vec4s, for k3 s2 p1 max and
+//! k2 s2 avg pooling on rows of a multiple of 8). Adaptive and global pooling live in
+//! [`super::adaptive_pool2d`] and share [`record_pool`]. Batches larger than one storage binding
+//! are split along N inside the op.
+
+use super::batching::batch_chunks;
+use crate::error::{Error, Result};
+use crate::kernels::{Kernel, Shader};
+use crate::shape::{nchw_nonempty, pool_output_len, require_positive};
+use crate::tensor::Tensor;
+
+/// `max_pool2d`'s parameters (PyTorch's `nn.MaxPool2d`). `stride: None` means the kernel size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPool2dOptions {
+    pub kernel_size: [usize; 2],
+    pub stride: Option<[usize; 2]>,
+    /// Symmetric `[height, width]`, at most half the effective (dilated) kernel.
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+    pub ceil_mode: bool,
+}
+
+impl MaxPool2dOptions {
+    /// A `kernel_size` window, stride = kernel, no padding, dilation 1, floor mode.
+    pub fn new(kernel_size: [usize; 2]) -> Self {
+        MaxPool2dOptions {
+            kernel_size,
+            stride: None,
+            padding: [0, 0],
+            dilation: [1, 1],
+            ceil_mode: false,
+        }
+    }
+}
+
+/// `avg_pool2d`'s parameters (PyTorch's `nn.AvgPool2d`). `stride: None` means the kernel size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvgPool2dOptions {
+    pub kernel_size: [usize; 2],
+    pub stride: Option<[usize; 2]>,
+    /// Symmetric `[height, width]`, at most half the kernel.
+    pub padding: [usize; 2],
+    pub ceil_mode: bool,
+    /// Count the explicit padding in the divisor (never the ceil_mode overhang past it).
+    pub count_include_pad: bool,
+    /// Divide every window by this instead (must not be 0).
+    pub divisor_override: Option<usize>,
+}
+
+impl AvgPool2dOptions {
+    /// A `kernel_size` window, stride = kernel, no padding, floor mode, count_include_pad.
+    pub fn new(kernel_size: [usize; 2]) -> Self {
+        AvgPool2dOptions {
+            kernel_size,
+            stride: None,
+            padding: [0, 0],
+            ceil_mode: false,
+            count_include_pad: true,
+            divisor_override: None,
+        }
+    }
+}
+
+/// Every size of one windowed pooling, validated. Built by [`Pool2dGeometry::max`] or
+/// [`Pool2dGeometry::avg`]; window `(i, j)` starts at `(i*stride - padding)` on each axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2dGeometry {
+    pub batch: usize,
+    pub channels: usize,
+    pub in_height: usize,
+    pub in_width: usize,
+    pub out_height: usize,
+    pub out_width: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+}
+
+impl Pool2dGeometry {
+    /// Validates a max pooling of `input` (`[N, C, H, W]`).
+    pub fn max(input: &[usize], options: &MaxPool2dOptions) -> Result<Self> {
+        let stride = options.stride.unwrap_or(options.kernel_size);
+        let geometry = (
+            options.kernel_size,
+            stride,
+            options.padding,
+            options.dilation,
+        );
+        Pool2dGeometry::new("max_pool2d", input, geometry, options.ceil_mode)
+    }
+
+    /// Validates an average pooling of `input` (`[N, C, H, W]`).
+    pub fn avg(input: &[usize], options: &AvgPool2dOptions) -> Result<Self> {
+        if let Some(divisor) = options.divisor_override {
+            if divisor == 0 || divisor > u32::MAX as usize {
+                return Err(Error::Parameter {
+                    what: "avg_pool2d divisor_override".into(),
+                    expected: format!("a divisor from 1 to {}", u32::MAX),
+                    actual: divisor.to_string(),
+                });
+            }
+        }
+        let stride = options.stride.unwrap_or(options.kernel_size);
+        let geometry = (options.kernel_size, stride, options.padding, [1, 1]);
+        Pool2dGeometry::new("avg_pool2d", input, geometry, options.ceil_mode)
+    }
+
+    fn new(
+        op: &'static str,
+        input: &[usize],
+        (kernel, stride, padding, dilation): ([usize; 2], [usize; 2], [usize; 2], [usize; 2]),
+        ceil_mode: bool,
+    ) -> Result<Self> {
+        let [batch, channels, in_height, in_width] = nchw_nonempty(&format!("{op} input"), input)?;
+        require_positive(&format!("{op} kernel size"), kernel)?;
+        require_positive(&format!("{op} stride"), stride)?;
+        require_positive(&format!("{op} dilation"), dilation)?;
+        for axis in 0..2 {
+            // ((k - 1) * d + 1) // 2: half the effective (dilated) kernel, rounded down.
+            let half_effective = ((kernel[axis] - 1) * dilation[axis]).div_ceil(2);
+            if padding[axis] > half_effective {
+                return Err(Error::Parameter {
+                    what: format!("{op} padding"),
+                    expected: format!(
+                        "at most half the effective kernel ({half_effective} for kernel \
+                         {kernel:?}, dilation {dilation:?})"
+                    ),
+                    actual: format!("{padding:?}"),
+                });
+            }
+        }
+        let [height, width] = [(in_height, 0), (in_width, 1)].map(|(len, axis)| {
+            let (p, k, s, d) = (padding[axis], kernel[axis], stride[axis], dilation[axis]);
+            pool_output_len(len, p, k, s, d, ceil_mode)
+        });
+        if height < 1 || width < 1 {
+            return Err(Error::EmptyOutput {
+                op,
+                height,
+                width,
+                reason: format!(
+                    "the window (kernel {kernel:?}, dilation {dilation:?}) does not fit the \
+                     {in_height}x{in_width} input padded by {padding:?}"
+                ),
+            });
+        }
+        Ok(Pool2dGeometry {
+            batch,
+            channels,
+            in_height,
+            in_width,
+            out_height: height as usize,
+            out_width: width as usize,
+            kernel,
+            stride,
+            padding,
+            dilation,
+        })
+    }
+
+    /// `[N, C, H_out, W_out]`.
+    pub fn output_shape(&self) -> [usize; 4] {
+        [self.batch, self.channels, self.out_height, self.out_width]
+    }
+
+    /// Bytes read and written once (input + output): the bandwidth figure of the benches.
+    pub fn bytes(&self) -> u64 {
+        let plane_sizes = self.in_height * self.in_width + self.out_height * self.out_width;
+        (self.batch * self.channels * plane_sizes * 4) as u64
+    }
+}
+
+/// Max-pooling argmax positions as a u32 GPU buffer shaped like the output: each the flat index
+/// `row * W + column` inside its own input plane (PyTorch's `return_indices`). u32 keeps every
+/// index exact, where float32 would stop at 2^24.
+#[derive(Debug, Clone)]
+pub struct PoolIndices {
+    // The buffer holds u32 bit patterns; `Tensor` is only its allocation and binding helper.
+    raw: Tensor,
+}
+
+impl PoolIndices {
+    pub fn shape(&self) -> &[usize] {
+        self.raw.shape()
+    }
+
+    /// Submits pending work, waits, and returns the indices (row-major).
+    pub fn to_vec(&self) -> Result<Vec<u32>> {
+        let values = self.raw.to_vec()?;
+        Ok(bytemuck::cast_slice::<f32, u32>(&values).to_vec())
+    }
+
+    /// The underlying wgpu buffer (row-major u32).
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        self.raw.buffer()
+    }
+}
+
+/// Mirrors `Pool2dParams` in shaders/pool2d.wgsl field for field.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct Pool2dParams {
+    pub planes: u32,
+    pub in_height: u32,
+    pub in_width: u32,
+    pub out_height: u32,
+    pub out_width: u32,
+    pub kernel_height: u32,
+    pub kernel_width: u32,
+    pub stride_height: u32,
+    pub stride_width: u32,
+    pub pad_top: u32,
+    pub pad_left: u32,
+    pub dilation_height: u32,
+    pub dilation_width: u32,
+    pub count_include_pad: u32,
+    pub divisor_override: u32,
+    pub lanes_per_plane: u32,
+    pub input_base: u32,
+    pub output_base: u32,
+}
+
+impl Pool2dParams {
+    fn windowed(g: &Pool2dGeometry) -> Self {
+        Pool2dParams {
+            in_height: g.in_height as u32,
+            in_width: g.in_width as u32,
+            out_height: g.out_height as u32,
+            out_width: g.out_width as u32,
+            kernel_height: g.kernel[0] as u32,
+            kernel_width: g.kernel[1] as u32,
+            stride_height: g.stride[0] as u32,
+            stride_width: g.stride[1] as u32,
+            pad_top: g.padding[0] as u32,
+            pad_left: g.padding[1] as u32,
+            dilation_height: g.dilation[0] as u32,
+            dilation_width: g.dilation[1] as u32,
+            ..Default::default()
+        }
+    }
+}
+
+pub(crate) const WORKGROUP_SIZE: usize = 64;
+
+/// Records `entry_point` of pool2d.wgsl over `input` into a new `output_shape` tensor (and into
+/// `indices`, shaped like the output, when given), one dispatch per batch chunk.
+/// `workgroups(planes)` sizes the grid of a chunk of `planes` planes.
+pub(crate) fn record_pool(
+    entry_point: &'static str,
+    input: &Tensor,
+    output_shape: [usize; 4],
+    params: Pool2dParams,
+    indices: Option<&Tensor>,
+    workgroups: impl Fn(usize) -> usize,
+) -> Result<Tensor> {
+    let gpu = input.gpu();
+    let [batch, channels, out_height, out_width] = output_shape;
+    let in_image = input.len() / batch;
+    let out_image = channels * out_height * out_width;
+    let chunks = batch_chunks(gpu, entry_point, batch, in_image, out_image)?;
+    let output = Tensor::output(gpu, &output_shape)?;
+    for (first_image, images) in chunks {
+        let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
+        let (output_view, output_base) =
+            output.view_range(first_image * out_image, images * out_image);
+        let mut views = vec![input_view, output_view];
+        if let Some(indices) = indices {
+            views.push(
+                indices
+                    .view_range(first_image * out_image, images * out_image)
+                    .0,
+            );
+        }
+        let chunk_params = Pool2dParams {
+            planes: (images * channels) as u32,
+            input_base,
+            output_base,
+            ..params
+        };
+        // The vec4 entry points need aligned bases: their chunks hold whole images of a
+        // multiple of 4 floats, and binding offsets are aligned to at least 16 bytes.
+        let aligned = input_base % 4 == 0 && output_base % 4 == 0;
+        debug_assert!(aligned || !entry_point.ends_with("_vec4"));
+        let kernel = Kernel::new(Shader::Pool2d, entry_point);
+        let count = workgroups(images * channels) as u32;
+        gpu.dispatch(kernel, &chunk_params, &views, count)?;
+    }
+    Ok(output)
+}
+
+/// Outputs per invocation of max_pool2d and avg_pool2d (`COLUMN_TILE` in pool2d.wgsl).
+const COLUMN_TILE: usize = 4;
+
+/// 4-output tiles per invocation of the vec4 entry points (`VECTOR_TILES` in pool2d.wgsl).
+const VECTOR_TILES: usize = 2;
+
+/// The entry point for `g` and its grid: a vec4 one where the geometry has one (a row length
+/// that is a multiple of 8 and an output row of half of it, with kernel 3 / stride 2 / padding 1
+/// for max or kernel 2 / stride 2 / no padding for avg along the row), else the general one.
+fn windowed_entry(
+    g: &Pool2dGeometry,
+    general: &'static str,
+) -> (&'static str, impl Fn(usize) -> usize) {
+    let rows_fit =
+        g.in_width.is_multiple_of(8) && g.out_width * 2 == g.in_width && g.dilation[1] == 1;
+    let vector = match (general, g.kernel[1], g.stride[1], g.padding[1]) {
+        ("max_pool2d", 3, 2, 1) if rows_fit => Some("max_pool2d_k3s2p1_vec4"),
+        ("avg_pool2d", 2, 2, 0) if rows_fit => Some("avg_pool2d_k2s2_vec4"),
+        _ => None,
+    };
+    let row_invocations = match vector {
+        Some(_) => g.out_width.div_ceil(COLUMN_TILE * VECTOR_TILES),
+        None => g.out_width.div_ceil(COLUMN_TILE),
+    };
+    let per_plane = g.out_height * row_invocations;
+    let workgroups = move |planes: usize| (planes * per_plane).div_ceil(WORKGROUP_SIZE);
+    (vector.unwrap_or(general), workgroups)
+}
+
+/// 2-D max pooling (PyTorch's `F.max_pool2d`): padding never takes part, NaN propagates.
+pub fn max_pool2d(input: &Tensor, options: &MaxPool2dOptions) -> Result<Tensor> {
+    let g = Pool2dGeometry::max(input.shape(), options)?;
+    let params = Pool2dParams::windowed(&g);
+    let (entry, workgroups) = windowed_entry(&g, "max_pool2d");
+    record_pool(entry, input, g.output_shape(), params, None, workgroups)
+}
+
+/// [`max_pool2d`] that also returns where each maximum came from (`return_indices=True`): the
+/// first maximum of a window wins; a NaN always takes over, so a window with NaNs points at its
+/// last NaN (PyTorch's rule).
+pub fn max_pool2d_with_indices(
+    input: &Tensor,
+    options: &MaxPool2dOptions,
+) -> Result<(Tensor, PoolIndices)> {
+    let g = Pool2dGeometry::max(input.shape(), options)?;
+    let params = Pool2dParams::windowed(&g);
+    let (_, workgroups) = windowed_entry(&g, "max_pool2d_with_indices");
+    // u32 bit patterns; poisoning fills them with 0x7fc00000, an index no plane reaches.
+    let raw = Tensor::output(input.gpu(), &g.output_shape())?;
+    let entry = "max_pool2d_with_indices";
+    let output = record_pool(
+        entry,
+        input,
+        g.output_shape(),
+        params,
+        Some(&raw),
+        workgroups,
+    )?;
+    Ok((output, PoolIndices { raw }))
+}
+
+/// 2-D average pooling (PyTorch's `F.avg_pool2d`), summing in f32.
+pub fn avg_pool2d(input: &Tensor, options: &AvgPool2dOptions) -> Result<Tensor> {
+    let g = Pool2dGeometry::avg(input.shape(), options)?;
+    let params = Pool2dParams {
+        count_include_pad: options.count_include_pad as u32,
+        // Checked to fit by the geometry; 0 means no override.
+        divisor_override: options.divisor_override.unwrap_or(0) as u32,
+        ..Pool2dParams::windowed(&g)
+    };
+    let (entry, workgroups) = windowed_entry(&g, "avg_pool2d");
+    record_pool(entry, input, g.output_shape(), params, None, workgroups)
+}
