@@ -144,11 +144,7 @@ impl Gpu {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        let max = self
-            .inner
-            .limits
-            .max_compute_workgroups_per_dimension
-            .max(1);
+        let max = self.inner.grid_width;
         let (x, y) = if workgroups <= max {
             (workgroups, 1)
         } else {

@@ -31,6 +31,10 @@ pub struct GpuOptions {
     /// Lowers the storage-binding size the ops plan with (never raises it). Tests use this to
     /// exercise the split paths on small tensors.
     pub max_storage_binding_bytes: Option<u64>,
+    /// Lowers the number of workgroups a dispatch puts along x before it lays the grid out in
+    /// 2-D (never raises the device's 65,535-style limit). Tests use this to exercise the 2-D
+    /// grid on small tensors.
+    pub max_workgroups_per_dimension: Option<u32>,
     /// Fill every op's output with NaN before the kernel runs, so unwritten elements show.
     pub poison_outputs: bool,
 }
@@ -68,6 +72,8 @@ pub(crate) struct GpuInner {
     pub limits: wgpu::Limits,
     pub subgroups: bool,
     pub max_binding_bytes: u64,
+    /// Workgroups along x before a dispatch wraps into y.
+    pub grid_width: u32,
     pub poison: AtomicBool,
     pub submissions: AtomicU64,
     pub modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
@@ -177,6 +183,10 @@ impl Gpu {
             .map_or(limits.max_storage_buffer_binding_size, |cap| {
                 cap.min(limits.max_storage_buffer_binding_size)
             });
+        let device_width = limits.max_compute_workgroups_per_dimension.max(1);
+        let grid_width = options
+            .max_workgroups_per_dimension
+            .map_or(device_width, |cap| cap.clamp(1, device_width));
         Ok(Gpu {
             inner: Arc::new(GpuInner {
                 id: NEXT_GPU_ID.fetch_add(1, Ordering::Relaxed),
@@ -186,6 +196,7 @@ impl Gpu {
                 limits,
                 subgroups,
                 max_binding_bytes,
+                grid_width,
                 poison: AtomicBool::new(options.poison_outputs),
                 submissions: AtomicU64::new(0),
                 modules: Mutex::new(HashMap::new()),
