@@ -34,7 +34,9 @@ impl Default for BatchNorm2dOptions {
     }
 }
 
-/// A batch-norm layer. It starts in training mode, like a fresh PyTorch module.
+/// A batch-norm layer. It starts in training mode, like a fresh PyTorch module. A clone shares
+/// the GPU tensors (a training step through either updates the same running statistics) but
+/// keeps its own `num_batches_tracked`.
 #[derive(Debug, Clone)]
 pub struct BatchNorm2d {
     gamma: Tensor,
