@@ -207,6 +207,8 @@ struct Conv2dParams {
 }
 
 const WORKGROUP_SIZE: usize = 64;
+/// Fewest output channels (per group) for which the subgroup kernel's 32-channel tile pays.
+pub(crate) const SUBGROUP_MIN_CHANNELS: usize = 8;
 
 /// The two kernels: output channels x output columns per invocation, and the entry point.
 struct Variant {
@@ -260,9 +262,10 @@ pub fn conv2d(
     let (activation, leaky_slope) = options.activation.code();
     let bias_view = bias.unwrap_or(weight);
     let out_per_group = g.out_channels / g.groups;
-    // The subgroup kernel shares weights across lanes; with few channels per group (depthwise)
-    // its 16-channel tile would idle, so those take the portable kernel.
-    let variant = if gpu.has_subgroups() && out_per_group >= 8 {
+    // The subgroup kernel shares weights across lanes in a 32-channel tile; with very few
+    // channels per group (depthwise) most of the tile would idle, so those take the portable
+    // kernel. At 16 channels (conv1x1_incep) the two measured alike on lavapipe.
+    let variant = if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
         &SUBGROUP
     } else {
         &PORTABLE

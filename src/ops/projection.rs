@@ -3,7 +3,7 @@
 
 use super::activation::Activation;
 use super::batching::{batch_chunks, check_fits};
-use super::conv2d::Conv2dGeometry;
+use super::conv2d::{Conv2dGeometry, SUBGROUP_MIN_CHANNELS};
 use crate::error::{Error, Result};
 use crate::kernels::{Kernel, Shader};
 use crate::tensor::Tensor;
@@ -121,7 +121,7 @@ pub(crate) fn record_projection(
     let output = Tensor::output(gpu, output_shape)?;
     let (activation, leaky_slope) = activation.code();
     // Few output channels would leave most of the subgroup kernel's 32-channel tile idle.
-    let variant = if gpu.has_subgroups() && g.out_channels >= 8 {
+    let variant = if gpu.has_subgroups() && g.out_channels >= SUBGROUP_MIN_CHANNELS {
         &SUBGROUP
     } else {
         &PORTABLE
