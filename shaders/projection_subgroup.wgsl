@@ -40,7 +40,12 @@ const WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>; // see projection.wgsl, from output_base
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs.
+// NaN passes through every activation, as in PyTorch (tested on the bits: GL llvmpipe turns a
+// max or a compare-and-select with NaN into a number).
 fn activate(value: f32) -> f32 {
+    if ((bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u) {
+        return value;
+    }
     switch params.activation {
         case 1u: { return max(value, 0.0); }
         case 2u: { return clamp(value, 0.0, 6.0); }

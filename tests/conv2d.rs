@@ -413,3 +413,47 @@ fn channel_counts_that_cross_tile_boundaries() {
         );
     }
 }
+
+#[test]
+fn nan_passes_through_fused_activations() {
+    // PyTorch: relu(NaN) = NaN. Outputs whose window touches the NaN are NaN, the rest finite.
+    let gpu = gpu();
+    let mut rng = Rng::new(37);
+    let mut values = random(&mut rng, &[1, 3, 9, 10], 1.0).into_data();
+    values[40] = f32::NAN;
+    let input = HostTensor::new(&[1, 3, 9, 10], values).unwrap();
+    for (out_channels, activation) in [
+        (4, Activation::Relu),
+        (40, Activation::Relu6),
+        (40, Activation::Relu),
+        (4, Activation::LeakyRelu(0.1)),
+    ] {
+        for kernel in [1, 3] {
+            let weight = random(&mut rng, &[out_channels, 3, kernel, kernel], 0.3);
+            let options = Conv2dOptions {
+                padding: Padding::Same,
+                activation,
+                ..Default::default()
+            };
+            let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
+            assert!(
+                expected.data().iter().any(|v| v.is_nan())
+                    && expected.data().iter().any(|v| !v.is_nan())
+            );
+            let output = conv2d(
+                &input.upload(&gpu).unwrap(),
+                &weight.upload(&gpu).unwrap(),
+                None,
+                &options,
+            )
+            .unwrap();
+            assert_close(
+                &output.to_vec().unwrap(),
+                expected.data(),
+                ABS,
+                REL,
+                &format!("{activation:?} k{kernel} {out_channels} channels"),
+            );
+        }
+    }
+}

@@ -39,6 +39,8 @@ impl Activation {
     pub fn apply(self, value: f64) -> f64 {
         match self {
             Activation::None => value,
+            // NaN passes through, as in PyTorch (`f64::max` would drop it).
+            _ if value.is_nan() => value,
             Activation::Relu => value.max(0.0),
             Activation::Relu6 => value.clamp(0.0, 6.0),
             Activation::LeakyRelu(slope) => {
