@@ -7,8 +7,9 @@
 //             output [N, K] (channel stride 1, pixel stride K).
 // Weight: [K, C] row-major (a [K, C, 1, 1] conv weight is the same memory).
 // Thread mapping: one invocation computes 8 output channels x 4 consecutive pixels; a workgroup
-// covers 64 pixel tiles for the same 8 channels (pixel block fastest, then the channel tile,
-// then the batch).
+// covers `pixel_lanes` pixel tiles x (64 / pixel_lanes) channel tiles: 64 pixel tiles of the
+// same 8 channels when there are enough pixels (weights uniform across the workgroup), fewer
+// for small pixel counts. Pixel block fastest, then the channel block, then the batch.
 
 // Mirrors `ProjectionParams` in src/ops/projection.rs field for field.
 struct ProjectionParams {
@@ -29,6 +30,9 @@ struct ProjectionParams {
     leaky_slope: f32,
     channel_tiles: u32,
     pixel_tiles: u32,
+    // Lanes of a workgroup along the pixel tiles (a power of two up to 64); the other factor of
+    // 64 spans channel tiles, so a few pixels (a linear layer on a small batch) fill a workgroup.
+    pixel_lanes: u32,
 }
 
 const CHANNEL_TILE: u32 = 8u;
@@ -60,11 +64,13 @@ fn activate(value: f32) -> f32 {
 fn projection(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
               @builtin(local_invocation_index) lane: u32) {
     let block_index = workgroup.x + workgroup.y * groups_launched.x;
-    let pixel_blocks = (params.pixel_tiles + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
-    let pixel_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
-    let channel_tile = (block_index / pixel_blocks) % params.channel_tiles;
-    let batch = block_index / (pixel_blocks * params.channel_tiles);
-    if (batch >= params.batch || pixel_tile >= params.pixel_tiles) {
+    let channel_lanes = WORKGROUP_SIZE / params.pixel_lanes;
+    let pixel_blocks = (params.pixel_tiles + params.pixel_lanes - 1u) / params.pixel_lanes;
+    let channel_blocks = (params.channel_tiles + channel_lanes - 1u) / channel_lanes;
+    let pixel_tile = (block_index % pixel_blocks) * params.pixel_lanes + lane % params.pixel_lanes;
+    let channel_tile = ((block_index / pixel_blocks) % channel_blocks) * channel_lanes + lane / params.pixel_lanes;
+    let batch = block_index / (pixel_blocks * channel_blocks);
+    if (batch >= params.batch || pixel_tile >= params.pixel_tiles || channel_tile >= params.channel_tiles) {
         return;
     }
     let first_channel = channel_tile * CHANNEL_TILE;

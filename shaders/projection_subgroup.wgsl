@@ -26,6 +26,8 @@ struct ProjectionParams {
     leaky_slope: f32,
     channel_tiles: u32,
     pixel_tiles: u32,
+    // Always 64 here: a workgroup's lanes all take pixel tiles (see projection.wgsl).
+    pixel_lanes: u32,
 }
 
 const CHANNEL_TILE: u32 = 32u;

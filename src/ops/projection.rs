@@ -74,6 +74,7 @@ struct ProjectionParams {
     leaky_slope: f32,
     channel_tiles: u32,
     pixel_tiles: u32,
+    pixel_lanes: u32,
 }
 
 const WORKGROUP_SIZE: usize = 64;
@@ -120,8 +121,17 @@ pub(crate) fn record_projection(
     let chunks = batch_chunks(gpu, "projection", units, in_unit, out_unit)?;
     let output = Tensor::output(gpu, output_shape)?;
     let (activation, leaky_slope) = activation.code();
-    // Few output channels would leave most of the subgroup kernel's 32-channel tile idle.
-    let variant = if gpu.has_subgroups() && g.out_channels >= SUBGROUP_MIN_CHANNELS {
+    // Few output channels would leave most of the subgroup kernel's 32-channel tile idle, and
+    // fewer than 64 pixel tiles most of its workgroup (a linear layer on a small batch): the
+    // portable kernel then spreads a workgroup over channel tiles too.
+    let largest_pixels = if rows_are_units {
+        g.pixels.min(chunks[0].1)
+    } else {
+        g.pixels
+    };
+    let enough_pixels = largest_pixels.div_ceil(SUBGROUP.pixel_tile) >= WORKGROUP_SIZE;
+    let variant = if gpu.has_subgroups() && g.out_channels >= SUBGROUP_MIN_CHANNELS && enough_pixels
+    {
         &SUBGROUP
     } else {
         &PORTABLE
@@ -136,6 +146,11 @@ pub(crate) fn record_projection(
             (count, g.pixels)
         };
         let pixel_tiles = pixels.div_ceil(variant.pixel_tile);
+        let pixel_lanes = if std::ptr::eq(variant, &SUBGROUP) {
+            WORKGROUP_SIZE
+        } else {
+            pixel_tiles.next_power_of_two().min(WORKGROUP_SIZE)
+        };
         let params = ProjectionParams {
             batch: batch as u32,
             in_channels: g.in_channels as u32,
@@ -154,6 +169,7 @@ pub(crate) fn record_projection(
             leaky_slope,
             channel_tiles: channel_tiles as u32,
             pixel_tiles: pixel_tiles as u32,
+            pixel_lanes: pixel_lanes as u32,
         };
         let views = [
             input_view,
@@ -161,7 +177,9 @@ pub(crate) fn record_projection(
             bias.unwrap_or(weight).view(),
             output_view,
         ];
-        let workgroups = batch * channel_tiles * pixel_tiles.div_ceil(WORKGROUP_SIZE);
+        let channel_lanes = WORKGROUP_SIZE / pixel_lanes;
+        let workgroups =
+            batch * channel_tiles.div_ceil(channel_lanes) * pixel_tiles.div_ceil(pixel_lanes);
         gpu.dispatch(variant.kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
