@@ -125,7 +125,7 @@ pub(crate) fn record_projection(
     // fewer than 64 pixel tiles most of its workgroup (a linear layer on a small batch): the
     // portable kernel then spreads a workgroup over channel tiles too.
     let largest_pixels = if rows_are_units {
-        g.pixels.min(chunks[0].1)
+        chunks.first().map_or(0, |&(_, rows)| rows)
     } else {
         g.pixels
     };
