@@ -9,6 +9,7 @@ pub(crate) enum Shader {
     Projection,
     ProjectionSubgroup,
     Pool2d,
+    AdaptivePool2d,
     Activation,
     BatchNorm,
 }
@@ -21,6 +22,7 @@ impl Shader {
             Shader::Projection => include_str!("../shaders/projection.wgsl"),
             Shader::ProjectionSubgroup => include_str!("../shaders/projection_subgroup.wgsl"),
             Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
+            Shader::AdaptivePool2d => include_str!("../shaders/adaptive_pool2d.wgsl"),
             Shader::Activation => include_str!("../shaders/activation.wgsl"),
             Shader::BatchNorm => include_str!("../shaders/batch_norm.wgsl"),
         }
@@ -33,6 +35,7 @@ impl Shader {
             Shader::Projection => "projection.wgsl",
             Shader::ProjectionSubgroup => "projection_subgroup.wgsl",
             Shader::Pool2d => "pool2d.wgsl",
+            Shader::AdaptivePool2d => "adaptive_pool2d.wgsl",
             Shader::Activation => "activation.wgsl",
             Shader::BatchNorm => "batch_norm.wgsl",
         }

@@ -5,6 +5,7 @@
 
 use super::pool2d::{record_pool, Pool2dParams, WORKGROUP_SIZE};
 use crate::error::{Error, Result};
+use crate::kernels::{Kernel, Shader};
 use crate::shape::{nchw_nonempty, require_positive};
 use crate::tensor::Tensor;
 
@@ -64,7 +65,8 @@ fn record_adaptive(
     };
     let plane = output_size[0] * output_size[1];
     let workgroups = |planes: usize| (planes * plane).div_ceil(WORKGROUP_SIZE);
-    record_pool(entry_point, input, shape, params, None, workgroups)
+    let kernel = Kernel::new(Shader::AdaptivePool2d, entry_point);
+    record_pool(kernel, input, shape, params, None, workgroups)
 }
 
 fn record_global(entry_point: &'static str, input: &Tensor) -> Result<Tensor> {
@@ -81,7 +83,8 @@ fn record_global(entry_point: &'static str, input: &Tensor) -> Result<Tensor> {
     };
     let planes_per_group = WORKGROUP_SIZE / lanes;
     let workgroups = |planes: usize| planes.div_ceil(planes_per_group);
-    record_pool(entry_point, input, shape, params, None, workgroups)
+    let kernel = Kernel::new(Shader::AdaptivePool2d, entry_point);
+    record_pool(kernel, input, shape, params, None, workgroups)
 }
 
 /// Adaptive average pooling to `output_size` `[H_out, W_out]`.

@@ -249,7 +249,7 @@ pub(crate) const WORKGROUP_SIZE: usize = 64;
 /// `indices`, shaped like the output, when given), one dispatch per batch chunk.
 /// `workgroups(planes)` sizes the grid of a chunk of `planes` planes.
 pub(crate) fn record_pool(
-    entry_point: &'static str,
+    kernel: Kernel,
     input: &Tensor,
     output_shape: [usize; 4],
     params: Pool2dParams,
@@ -260,7 +260,7 @@ pub(crate) fn record_pool(
     let [batch, channels, out_height, out_width] = output_shape;
     let in_image = input.len() / batch;
     let out_image = channels * out_height * out_width;
-    let chunks = batch_chunks(gpu, entry_point, batch, in_image, out_image)?;
+    let chunks = batch_chunks(gpu, kernel.entry_point, batch, in_image, out_image)?;
     let output = Tensor::output(gpu, &output_shape)?;
     for (first_image, images) in chunks {
         let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
@@ -283,8 +283,7 @@ pub(crate) fn record_pool(
         // The vec4 entry points need aligned bases: their chunks hold whole images of a
         // multiple of 4 floats, and binding offsets are aligned to at least 16 bytes.
         let aligned = input_base % 4 == 0 && output_base % 4 == 0;
-        debug_assert!(aligned || !entry_point.ends_with("_vec4"));
-        let kernel = Kernel::new(Shader::Pool2d, entry_point);
+        debug_assert!(aligned || !kernel.entry_point.ends_with("_vec4"));
         let count = workgroups(images * channels) as u32;
         gpu.dispatch(kernel, &chunk_params, &views, count)?;
     }
@@ -325,7 +324,14 @@ pub fn max_pool2d(input: &Tensor, options: &MaxPool2dOptions) -> Result<Tensor> 
     let g = Pool2dGeometry::max(input.shape(), options)?;
     let params = Pool2dParams::windowed(&g);
     let (entry, workgroups) = windowed_entry(&g, "max_pool2d");
-    record_pool(entry, input, g.output_shape(), params, None, workgroups)
+    record_pool(
+        Kernel::new(Shader::Pool2d, entry),
+        input,
+        g.output_shape(),
+        params,
+        None,
+        workgroups,
+    )
 }
 
 /// [`max_pool2d`] that also returns where each maximum came from (`return_indices=True`): the
@@ -342,7 +348,7 @@ pub fn max_pool2d_with_indices(
     let raw = Tensor::output(input.gpu(), &g.output_shape())?;
     let entry = "max_pool2d_with_indices";
     let output = record_pool(
-        entry,
+        Kernel::new(Shader::Pool2d, entry),
         input,
         g.output_shape(),
         params,
@@ -362,5 +368,12 @@ pub fn avg_pool2d(input: &Tensor, options: &AvgPool2dOptions) -> Result<Tensor> 
         ..Pool2dParams::windowed(&g)
     };
     let (entry, workgroups) = windowed_entry(&g, "avg_pool2d");
-    record_pool(entry, input, g.output_shape(), params, None, workgroups)
+    record_pool(
+        Kernel::new(Shader::Pool2d, entry),
+        input,
+        g.output_shape(),
+        params,
+        None,
+        workgroups,
+    )
 }
