@@ -1,0 +1,143 @@
+//! conv2d, the projection and linear at the adapter's limits: dispatches past 65,535
+//! workgroups, batches past one storage binding (the real 128 MiB and a lowered cap, split
+//! along N at unaligned offsets). Outputs are NaN-poisoned before every kernel.
+
+mod common;
+
+use common::{assert_close, gpu, gpu_with, random};
+use wgcnn::random::Rng;
+use wgcnn::{
+    conv2d, linear, reference, Activation, Conv2dOptions, GpuOptions, HostTensor, Padding,
+};
+
+/// |gpu - reference| <= ABS + REL * |reference|; outputs are O(1).
+const ABS: f32 = 2e-5;
+const REL: f32 = 1e-5;
+
+#[test]
+fn dispatches_past_65535_workgroups() {
+    let gpu = gpu();
+    let mut rng = Rng::new(17);
+    // 4100 x 4100 outputs: 4.2M invocations of the direct kernel (padding 1 keeps it off the
+    // projection path) and 4.2M of the projection, both past 65,535 x 64.
+    let input = random(&mut rng, &[1, 1, 4098, 4098], 1.0);
+    let weight = HostTensor::new(&[1, 1, 1, 1], vec![0.5]).unwrap();
+    let options = Conv2dOptions {
+        padding: Padding::Symmetric([1, 1]),
+        ..Default::default()
+    };
+    let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
+    let output = conv2d(
+        &input.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        None,
+        &options,
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        0.0,
+        0.0,
+        "direct kernel, 2-D grid",
+    );
+
+    let input = random(&mut rng, &[1, 1, 4100, 4100], 1.0);
+    let expected = reference::conv2d(&input, &weight, None, &Conv2dOptions::default()).unwrap();
+    let output = conv2d(
+        &input.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        None,
+        &Conv2dOptions::default(),
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        0.0,
+        0.0,
+        "projection, 2-D grid",
+    );
+}
+
+#[test]
+fn tensors_past_the_binding_limit_are_split_along_the_batch() {
+    // A 64 KiB binding cap: a batch of 5 images of 17,760 bytes spans several bindings, and the
+    // image boundaries are not aligned to the storage offset alignment.
+    let gpu = gpu_with(GpuOptions {
+        max_storage_binding_bytes: Some(64 << 10),
+        poison_outputs: true,
+        ..Default::default()
+    });
+    let mut rng = Rng::new(23);
+    let input = random(&mut rng, &[5, 3, 40, 37], 1.0);
+    let x = input.upload(&gpu).unwrap();
+    for (weight_shape, options) in [
+        (
+            [4, 3, 3, 3],
+            Conv2dOptions {
+                padding: Padding::Symmetric([1, 1]),
+                ..Default::default()
+            },
+        ),
+        ([6, 3, 1, 1], Conv2dOptions::default()),
+    ] {
+        let weight = random(&mut rng, &weight_shape, 0.3);
+        let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
+        let output = conv2d(&x, &weight.upload(&gpu).unwrap(), None, &options).unwrap();
+        assert_close(
+            &output.to_vec().unwrap(),
+            expected.data(),
+            ABS,
+            REL,
+            &format!("split {weight_shape:?}"),
+        );
+    }
+    let rows = random(&mut rng, &[300, 97], 1.0);
+    let weight = random(&mut rng, &[33, 97], 0.1);
+    let expected = reference::linear(&rows, &weight, None, Activation::None).unwrap();
+    let output = linear(
+        &rows.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        None,
+        Activation::None,
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        ABS,
+        REL,
+        "linear split along rows",
+    );
+}
+
+#[test]
+fn a_batch_larger_than_the_real_binding_limit_runs() {
+    let gpu = gpu();
+    let limit = gpu.max_storage_binding_bytes();
+    // Three images, together past the adapter's binding limit (128 MiB on the software adapters).
+    let plane = (limit as usize / 4).div_ceil(3) + 1000;
+    let (height, width) = (plane.div_ceil(4096), 4096);
+    let mut rng = Rng::new(29);
+    let input = random(&mut rng, &[3, 1, height, width], 1.0);
+    assert!(input.data().len() as u64 * 4 > limit);
+    let weight = HostTensor::new(&[1, 1, 1, 1], vec![-2.0]).unwrap();
+    let bias = HostTensor::new(&[1], vec![0.25]).unwrap();
+    let expected =
+        reference::conv2d(&input, &weight, Some(&bias), &Conv2dOptions::default()).unwrap();
+    let output = conv2d(
+        &input.upload(&gpu).unwrap(),
+        &weight.upload(&gpu).unwrap(),
+        Some(&bias.upload(&gpu).unwrap()),
+        &Conv2dOptions::default(),
+    )
+    .unwrap();
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        0.0,
+        0.0,
+        "past the binding limit",
+    );
+}
