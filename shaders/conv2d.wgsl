@@ -165,3 +165,74 @@ fn conv2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) 
         }
     }
 }
+
+// One output channel per invocation: 8 consecutive output columns of one row. For groups with
+// fewer than 4 output channels (depthwise convolution, with or without a multiplier), where the
+// 8-channel tile above would leave most of its work idle. A workgroup covers 64 such tiles of
+// one output plane, so every lane reads the same weights.
+@compute @workgroup_size(64)
+fn conv2d_single_channel(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                         @builtin(local_invocation_index) lane: u32) {
+    let block_index = workgroup.x + workgroup.y * groups_launched.x;
+    let tiles_per_plane = params.out_height * params.column_tiles;
+    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let image = block_index / (pixel_blocks * params.out_channels);
+    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let lane_in_range = image < params.batch && unclamped_tile < tiles_per_plane;
+    let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
+    let out_channel = (block_index / pixel_blocks) % params.out_channels;
+    let group = out_channel / params.out_channels_per_group;
+    let out_row = pixel_tile / params.column_tiles;
+    let first_column = (pixel_tile % params.column_tiles) * COLUMN_TILE;
+
+    let taps = params.kernel_height * params.kernel_width;
+    let plane = params.in_height * params.in_width;
+    let column_start_low = vec4<i32>((vec4<u32>(0u, 1u, 2u, 3u) + first_column) * params.stride_width) - i32(params.pad_left);
+    let column_start_high = column_start_low + vec4<i32>(i32(4u * params.stride_width));
+    let three_wide = params.kernel_width == 3u && params.stride_width == 1u && params.dilation_width == 1u;
+    var low = vec4<f32>(0.0);
+    var high = vec4<f32>(0.0);
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        let in_channel = group * params.in_channels_per_group + c;
+        let plane_base = params.input_base + (image * params.in_channels + in_channel) * plane;
+        let weight_base = (out_channel * params.in_channels_per_group + c) * taps;
+        for (var p = 0u; p < params.kernel_height; p++) {
+            let in_row = i32(out_row * params.stride_height + p * params.dilation_height) - i32(params.pad_top);
+            let row_inside = in_row >= 0 && in_row < i32(params.in_height);
+            let row_base = plane_base + u32(select(0, in_row, row_inside)) * params.in_width;
+            let tap = weight_base + p * params.kernel_width;
+            if (three_wide) {
+                // 3 taps wide, stride 1, no dilation: the 8 outputs read 10 consecutive input
+                // columns, loaded once (12 loads) instead of once per tap (24).
+                let v0 = load_columns(row_base, column_start_low, row_inside);
+                let v1 = load_columns(row_base, column_start_high, row_inside);
+                let v2 = load_columns(row_base, column_start_high + vec4<i32>(4), row_inside);
+                let w0 = weight[tap];
+                let w1 = weight[tap + 1u];
+                let w2 = weight[tap + 2u];
+                low += w0 * v0 + w1 * vec4<f32>(v0.yzw, v1.x) + w2 * vec4<f32>(v0.zw, v1.xy);
+                high += w0 * v1 + w1 * vec4<f32>(v1.yzw, v2.x) + w2 * vec4<f32>(v1.zw, v2.xy);
+                continue;
+            }
+            for (var q = 0u; q < params.kernel_width; q++) {
+                let shift = vec4<i32>(i32(q * params.dilation_width));
+                let w = weight[tap + q];
+                low += w * load_columns(row_base, column_start_low + shift, row_inside);
+                high += w * load_columns(row_base, column_start_high + shift, row_inside);
+            }
+        }
+    }
+    if (!lane_in_range) {
+        return;
+    }
+    var bias_value = 0.0;
+    if (params.has_bias != 0u) {
+        bias_value = bias[out_channel];
+    }
+    let row_base = params.output_base + ((image * params.out_channels + out_channel) * params.out_height + out_row) * params.out_width;
+    for (var j = 0u; j < COLUMN_TILE; j++) {
+        if (first_column + j < params.out_width) {
+            output[row_base + first_column + j] = activate(select(high[j % 4u], low[j % 4u], j < 4u) + bias_value);
+        }
+    }
+}

@@ -330,3 +330,54 @@ fn nan_passes_through_fused_activations() {
         }
     }
 }
+
+#[test]
+fn depthwise_single_channel_kernel() {
+    // Groups of 1-3 output channels take the one-channel kernel; 3-wide stride-1 rows its
+    // shared-load path. Widths around the 8-column tile, every padding kind, multipliers 1-3.
+    let gpu = gpu();
+    let mut rng = Rng::new(43);
+    let paddings = [
+        Padding::Same,
+        Padding::Zero,
+        Padding::Explicit([2, 0, 1, 3]),
+        Padding::Symmetric([1, 2]),
+    ];
+    for (index, width) in [1, 2, 7, 8, 9, 15, 16, 17, 30].into_iter().enumerate() {
+        let multiplier = 1 + index % 3;
+        let kernel = if index % 4 == 3 { [2, 5] } else { [3, 3] };
+        let stride = if index % 2 == 0 { [1, 1] } else { [2, 1] };
+        let padding = if stride == [1, 1] {
+            paddings[index % 4]
+        } else {
+            paddings[1 + index % 3]
+        };
+        let options = Conv2dOptions {
+            stride,
+            padding,
+            groups: 5,
+            activation: Activation::Relu6,
+            ..Default::default()
+        };
+        let input = random(&mut rng, &[2, 5, 6 + index, width], 1.0);
+        let weight = random(&mut rng, &[5 * multiplier, 1, kernel[0], kernel[1]], 0.5);
+        let bias = random(&mut rng, &[5 * multiplier], 0.1);
+        let Ok(expected) = reference::conv2d(&input, &weight, Some(&bias), &options) else {
+            continue; // kernel wider than the padded input
+        };
+        let output = conv2d(
+            &input.upload(&gpu).unwrap(),
+            &weight.upload(&gpu).unwrap(),
+            Some(&bias.upload(&gpu).unwrap()),
+            &options,
+        )
+        .unwrap();
+        assert_close(
+            &output.to_vec().unwrap(),
+            expected.data(),
+            ABS,
+            REL,
+            &format!("width {width} x{multiplier} {kernel:?} {options:?}"),
+        );
+    }
+}

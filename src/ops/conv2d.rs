@@ -227,6 +227,11 @@ const SUBGROUP: Variant = Variant {
     channel_tile: 32,
     column_tile: 4,
 };
+const SINGLE_CHANNEL: Variant = Variant {
+    kernel: Kernel::new(Shader::Conv2d, "conv2d_single_channel"),
+    channel_tile: 1,
+    column_tile: 8,
+};
 
 /// 2-D convolution with PyTorch semantics. Records the work; nothing is read back.
 pub fn conv2d(
@@ -262,11 +267,14 @@ pub fn conv2d(
     let (activation, leaky_slope) = options.activation.code();
     let bias_view = bias.unwrap_or(weight);
     let out_per_group = g.out_channels / g.groups;
-    // The subgroup kernel shares weights across lanes in a 32-channel tile; with very few
-    // channels per group (depthwise) most of the tile would idle, so those take the portable
-    // kernel. At 16 channels (conv1x1_incep) the two measured alike on lavapipe.
+    // The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
+    // channels per group most of the tile would idle (at 16, conv1x1_incep, it measured like
+    // the portable kernel). Groups of 1-3 channels (depthwise) take the one-channel kernel,
+    // whose lanes all do useful work.
     let variant = if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
         &SUBGROUP
+    } else if out_per_group < 4 {
+        &SINGLE_CHANNEL
     } else {
         &PORTABLE
     };
