@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_close, gpu, random};
+use common::{assert_close, assert_conv_matches, gpu, random};
 use wgcnn::random::Rng;
 use wgcnn::{
     conv2d, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions, HostTensor,
@@ -269,21 +269,8 @@ fn channel_counts_that_cross_tile_boundaries() {
         let input = random(&mut rng, &input_shape, 1.0);
         let weight = random(&mut rng, &weight_shape, 0.2);
         let bias = random(&mut rng, &[weight_shape[0]], 0.1);
-        let expected = reference::conv2d(&input, &weight, Some(&bias), &options).unwrap();
-        let output = conv2d(
-            &input.upload(&gpu).unwrap(),
-            &weight.upload(&gpu).unwrap(),
-            Some(&bias.upload(&gpu).unwrap()),
-            &options,
-        )
-        .unwrap();
-        assert_close(
-            &output.to_vec().unwrap(),
-            expected.data(),
-            ABS,
-            REL,
-            &format!("{weight_shape:?} groups {groups}"),
-        );
+        let context = format!("{weight_shape:?} groups {groups}");
+        assert_conv_matches(&gpu, &input, &weight, Some(&bias), &options, &context);
     }
 }
 
@@ -308,24 +295,11 @@ fn nan_passes_through_fused_activations() {
                 activation,
                 ..Default::default()
             };
-            let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
+            let context = format!("{activation:?} k{kernel} {out_channels} channels");
+            let expected = assert_conv_matches(&gpu, &input, &weight, None, &options, &context);
             assert!(
                 expected.data().iter().any(|v| v.is_nan())
                     && expected.data().iter().any(|v| !v.is_nan())
-            );
-            let output = conv2d(
-                &input.upload(&gpu).unwrap(),
-                &weight.upload(&gpu).unwrap(),
-                None,
-                &options,
-            )
-            .unwrap();
-            assert_close(
-                &output.to_vec().unwrap(),
-                expected.data(),
-                ABS,
-                REL,
-                &format!("{activation:?} k{kernel} {out_channels} channels"),
             );
         }
     }
@@ -362,22 +336,10 @@ fn depthwise_single_channel_kernel() {
         let input = random(&mut rng, &[2, 5, 6 + index, width], 1.0);
         let weight = random(&mut rng, &[5 * multiplier, 1, kernel[0], kernel[1]], 0.5);
         let bias = random(&mut rng, &[5 * multiplier], 0.1);
-        let Ok(expected) = reference::conv2d(&input, &weight, Some(&bias), &options) else {
+        if reference::conv2d(&input, &weight, Some(&bias), &options).is_err() {
             continue; // kernel wider than the padded input
-        };
-        let output = conv2d(
-            &input.upload(&gpu).unwrap(),
-            &weight.upload(&gpu).unwrap(),
-            Some(&bias.upload(&gpu).unwrap()),
-            &options,
-        )
-        .unwrap();
-        assert_close(
-            &output.to_vec().unwrap(),
-            expected.data(),
-            ABS,
-            REL,
-            &format!("width {width} x{multiplier} {kernel:?} {options:?}"),
-        );
+        }
+        let context = format!("width {width} x{multiplier} {kernel:?} {options:?}");
+        assert_conv_matches(&gpu, &input, &weight, Some(&bias), &options, &context);
     }
 }

@@ -74,3 +74,33 @@ pub fn check_close(actual: &[f32], expected: &[f32], abs: f32, rel: f32) -> Resu
 pub fn random(rng: &mut Rng, shape: &[usize], scale: f32) -> HostTensor {
     HostTensor::new(shape, rng.normals(shape.iter().product(), scale, 0.0)).unwrap()
 }
+
+/// Runs conv2d on `gpu` and asserts it equals the CPU reference within the conv tolerance
+/// (`|gpu - reference| <= 2e-5 + 1e-5 |reference|`; outputs are O(1)). Returns the reference.
+pub fn assert_conv_matches(
+    gpu: &Gpu,
+    input: &HostTensor,
+    weight: &HostTensor,
+    bias: Option<&HostTensor>,
+    options: &wgcnn::Conv2dOptions,
+    context: &str,
+) -> HostTensor {
+    let expected = wgcnn::reference::conv2d(input, weight, bias, options).unwrap();
+    let bias = bias.map(|b| b.upload(gpu).unwrap());
+    let output = wgcnn::conv2d(
+        &input.upload(gpu).unwrap(),
+        &weight.upload(gpu).unwrap(),
+        bias.as_ref(),
+        options,
+    )
+    .unwrap();
+    assert_eq!(output.shape(), expected.shape(), "{context}");
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        2e-5,
+        1e-5,
+        context,
+    );
+    expected
+}
