@@ -71,9 +71,11 @@ fn load_columns(row_base: u32, columns: vec4<i32>, row_inside: bool) -> vec4<f32
         input[row_base + safe.z], input[row_base + safe.w]), inside);
 }
 
-// The outer product w x^T: column j is w * x[j].
-fn outer(w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(w * x.x, w * x.y, w * x.z, w * x.w);
+// m + w x^T (column j gains w * x[j]) with fused multiply-adds: llvmpipe does not fuse a
+// separate multiply and add, and fma halves the arithmetic there.
+fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(fma(w, vec4<f32>(x.x), m[0]), fma(w, vec4<f32>(x.y), m[1]),
+                       fma(w, vec4<f32>(x.z), m[2]), fma(w, vec4<f32>(x.w), m[3]));
 }
 
 @compute @workgroup_size(64)
@@ -131,10 +133,10 @@ fn conv2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) 
                 let tap = weight_base + p * params.kernel_width + q;
                 let w_low = vec4<f32>(weight[tap + weight_low.x], weight[tap + weight_low.y], weight[tap + weight_low.z], weight[tap + weight_low.w]);
                 let w_high = vec4<f32>(weight[tap + weight_high.x], weight[tap + weight_high.y], weight[tap + weight_high.z], weight[tap + weight_high.w]);
-                channels_low_columns_low += outer(w_low, x_low);
-                channels_low_columns_high += outer(w_low, x_high);
-                channels_high_columns_low += outer(w_high, x_low);
-                channels_high_columns_high += outer(w_high, x_high);
+                channels_low_columns_low = outer_add(channels_low_columns_low, w_low, x_low);
+                channels_low_columns_high = outer_add(channels_low_columns_high, w_low, x_high);
+                channels_high_columns_low = outer_add(channels_high_columns_low, w_high, x_low);
+                channels_high_columns_high = outer_add(channels_high_columns_high, w_high, x_high);
             }
         }
     }
@@ -210,15 +212,15 @@ fn conv2d_single_channel(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(n
                 let w0 = weight[tap];
                 let w1 = weight[tap + 1u];
                 let w2 = weight[tap + 2u];
-                low += w0 * v0 + w1 * vec4<f32>(v0.yzw, v1.x) + w2 * vec4<f32>(v0.zw, v1.xy);
-                high += w0 * v1 + w1 * vec4<f32>(v1.yzw, v2.x) + w2 * vec4<f32>(v1.zw, v2.xy);
+                low = fma(vec4<f32>(w2), vec4<f32>(v0.zw, v1.xy), fma(vec4<f32>(w1), vec4<f32>(v0.yzw, v1.x), fma(vec4<f32>(w0), v0, low)));
+                high = fma(vec4<f32>(w2), vec4<f32>(v1.zw, v2.xy), fma(vec4<f32>(w1), vec4<f32>(v1.yzw, v2.x), fma(vec4<f32>(w0), v1, high)));
                 continue;
             }
             for (var q = 0u; q < params.kernel_width; q++) {
                 let shift = vec4<i32>(i32(q * params.dilation_width));
-                let w = weight[tap + q];
-                low += w * load_columns(row_base, column_start_low + shift, row_inside);
-                high += w * load_columns(row_base, column_start_high + shift, row_inside);
+                let w = vec4<f32>(weight[tap + q]);
+                low = fma(w, load_columns(row_base, column_start_low + shift, row_inside), low);
+                high = fma(w, load_columns(row_base, column_start_high + shift, row_inside), high);
             }
         }
     }

@@ -91,7 +91,7 @@ fn projection(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgrou
         let x = vec4<f32>(input[channel_offset + pixel_offsets.x], input[channel_offset + pixel_offsets.y],
             input[channel_offset + pixel_offsets.z], input[channel_offset + pixel_offsets.w]);
         for (var i = 0u; i < CHANNEL_TILE; i++) {
-            acc[i] += weight[weight_rows[i] + c] * x;
+            acc[i] = fma(vec4<f32>(weight[weight_rows[i] + c]), x, acc[i]);
         }
         channel_offset += params.input_channel_stride;
     }

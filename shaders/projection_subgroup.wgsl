@@ -56,9 +56,11 @@ fn activate(value: f32) -> f32 {
     }
 }
 
-// The outer product w x^T: column j is w * x[j].
-fn outer(w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(w * x.x, w * x.y, w * x.z, w * x.w);
+// m + w x^T (column j gains w * x[j]) with fused multiply-adds: llvmpipe does not fuse a
+// separate multiply and add, and fma halves the arithmetic there.
+fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(fma(w, vec4<f32>(x.x), m[0]), fma(w, vec4<f32>(x.y), m[1]),
+                       fma(w, vec4<f32>(x.z), m[2]), fma(w, vec4<f32>(x.w), m[3]));
 }
 
 // The 4 pixels of input channel `channel` (0 past the last channel).
@@ -137,84 +139,84 @@ fn projection_subgroup(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
         let w6 = select(vec4<f32>(weight[rows6.x + k], weight[rows6.y + k], weight[rows6.z + k], weight[rows6.w + k]), vec4<f32>(0.0), zero);
         let w7 = select(vec4<f32>(weight[rows7.x + k], weight[rows7.y + k], weight[rows7.z + k], weight[rows7.w + k]), vec4<f32>(0.0), zero);
         x = channel_input(channel_base, c0 + 0u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 0u), x);
-        m1 += outer(subgroupBroadcast(w1, 0u), x);
-        m2 += outer(subgroupBroadcast(w2, 0u), x);
-        m3 += outer(subgroupBroadcast(w3, 0u), x);
-        m4 += outer(subgroupBroadcast(w4, 0u), x);
-        m5 += outer(subgroupBroadcast(w5, 0u), x);
-        m6 += outer(subgroupBroadcast(w6, 0u), x);
-        m7 += outer(subgroupBroadcast(w7, 0u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 0u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 0u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 0u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 0u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 0u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 0u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 0u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 0u), x);
         channel_base += params.input_channel_stride;
         x = channel_input(channel_base, c0 + 1u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 1u), x);
-        m1 += outer(subgroupBroadcast(w1, 1u), x);
-        m2 += outer(subgroupBroadcast(w2, 1u), x);
-        m3 += outer(subgroupBroadcast(w3, 1u), x);
-        m4 += outer(subgroupBroadcast(w4, 1u), x);
-        m5 += outer(subgroupBroadcast(w5, 1u), x);
-        m6 += outer(subgroupBroadcast(w6, 1u), x);
-        m7 += outer(subgroupBroadcast(w7, 1u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 1u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 1u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 1u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 1u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 1u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 1u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 1u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 1u), x);
         channel_base += params.input_channel_stride;
         x = channel_input(channel_base, c0 + 2u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 2u), x);
-        m1 += outer(subgroupBroadcast(w1, 2u), x);
-        m2 += outer(subgroupBroadcast(w2, 2u), x);
-        m3 += outer(subgroupBroadcast(w3, 2u), x);
-        m4 += outer(subgroupBroadcast(w4, 2u), x);
-        m5 += outer(subgroupBroadcast(w5, 2u), x);
-        m6 += outer(subgroupBroadcast(w6, 2u), x);
-        m7 += outer(subgroupBroadcast(w7, 2u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 2u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 2u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 2u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 2u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 2u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 2u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 2u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 2u), x);
         channel_base += params.input_channel_stride;
         x = channel_input(channel_base, c0 + 3u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 3u), x);
-        m1 += outer(subgroupBroadcast(w1, 3u), x);
-        m2 += outer(subgroupBroadcast(w2, 3u), x);
-        m3 += outer(subgroupBroadcast(w3, 3u), x);
-        m4 += outer(subgroupBroadcast(w4, 3u), x);
-        m5 += outer(subgroupBroadcast(w5, 3u), x);
-        m6 += outer(subgroupBroadcast(w6, 3u), x);
-        m7 += outer(subgroupBroadcast(w7, 3u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 3u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 3u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 3u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 3u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 3u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 3u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 3u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 3u), x);
         channel_base += params.input_channel_stride;
         x = channel_input(channel_base, c0 + 4u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 4u), x);
-        m1 += outer(subgroupBroadcast(w1, 4u), x);
-        m2 += outer(subgroupBroadcast(w2, 4u), x);
-        m3 += outer(subgroupBroadcast(w3, 4u), x);
-        m4 += outer(subgroupBroadcast(w4, 4u), x);
-        m5 += outer(subgroupBroadcast(w5, 4u), x);
-        m6 += outer(subgroupBroadcast(w6, 4u), x);
-        m7 += outer(subgroupBroadcast(w7, 4u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 4u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 4u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 4u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 4u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 4u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 4u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 4u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 4u), x);
         channel_base += params.input_channel_stride;
         x = channel_input(channel_base, c0 + 5u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 5u), x);
-        m1 += outer(subgroupBroadcast(w1, 5u), x);
-        m2 += outer(subgroupBroadcast(w2, 5u), x);
-        m3 += outer(subgroupBroadcast(w3, 5u), x);
-        m4 += outer(subgroupBroadcast(w4, 5u), x);
-        m5 += outer(subgroupBroadcast(w5, 5u), x);
-        m6 += outer(subgroupBroadcast(w6, 5u), x);
-        m7 += outer(subgroupBroadcast(w7, 5u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 5u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 5u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 5u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 5u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 5u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 5u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 5u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 5u), x);
         channel_base += params.input_channel_stride;
         x = channel_input(channel_base, c0 + 6u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 6u), x);
-        m1 += outer(subgroupBroadcast(w1, 6u), x);
-        m2 += outer(subgroupBroadcast(w2, 6u), x);
-        m3 += outer(subgroupBroadcast(w3, 6u), x);
-        m4 += outer(subgroupBroadcast(w4, 6u), x);
-        m5 += outer(subgroupBroadcast(w5, 6u), x);
-        m6 += outer(subgroupBroadcast(w6, 6u), x);
-        m7 += outer(subgroupBroadcast(w7, 6u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 6u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 6u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 6u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 6u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 6u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 6u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 6u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 6u), x);
         channel_base += params.input_channel_stride;
         x = channel_input(channel_base, c0 + 7u, pixel_offsets);
-        m0 += outer(subgroupBroadcast(w0, 7u), x);
-        m1 += outer(subgroupBroadcast(w1, 7u), x);
-        m2 += outer(subgroupBroadcast(w2, 7u), x);
-        m3 += outer(subgroupBroadcast(w3, 7u), x);
-        m4 += outer(subgroupBroadcast(w4, 7u), x);
-        m5 += outer(subgroupBroadcast(w5, 7u), x);
-        m6 += outer(subgroupBroadcast(w6, 7u), x);
-        m7 += outer(subgroupBroadcast(w7, 7u), x);
+        m0 = outer_add(m0, subgroupBroadcast(w0, 7u), x);
+        m1 = outer_add(m1, subgroupBroadcast(w1, 7u), x);
+        m2 = outer_add(m2, subgroupBroadcast(w2, 7u), x);
+        m3 = outer_add(m3, subgroupBroadcast(w3, 7u), x);
+        m4 = outer_add(m4, subgroupBroadcast(w4, 7u), x);
+        m5 = outer_add(m5, subgroupBroadcast(w5, 7u), x);
+        m6 = outer_add(m6, subgroupBroadcast(w6, 7u), x);
+        m7 = outer_add(m7, subgroupBroadcast(w7, 7u), x);
         channel_base += params.input_channel_stride;
     }
     if (!lane_in_range) {

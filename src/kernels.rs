@@ -6,6 +6,7 @@
 pub(crate) enum Shader {
     Conv2d,
     Conv2dSubgroup,
+    Conv2dWindow,
     Projection,
     ProjectionSubgroup,
     Pool2d,
@@ -19,6 +20,7 @@ impl Shader {
         match self {
             Shader::Conv2d => include_str!("../shaders/conv2d.wgsl"),
             Shader::Conv2dSubgroup => include_str!("../shaders/conv2d_subgroup.wgsl"),
+            Shader::Conv2dWindow => include_str!("../shaders/conv2d_window.wgsl"),
             Shader::Projection => include_str!("../shaders/projection.wgsl"),
             Shader::ProjectionSubgroup => include_str!("../shaders/projection_subgroup.wgsl"),
             Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
@@ -32,6 +34,7 @@ impl Shader {
         match self {
             Shader::Conv2d => "conv2d.wgsl",
             Shader::Conv2dSubgroup => "conv2d_subgroup.wgsl",
+            Shader::Conv2dWindow => "conv2d_window.wgsl",
             Shader::Projection => "projection.wgsl",
             Shader::ProjectionSubgroup => "projection_subgroup.wgsl",
             Shader::Pool2d => "pool2d.wgsl",

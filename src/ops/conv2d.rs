@@ -1,12 +1,15 @@
 //! conv2d: options, shape validation (shared with the CPU reference) and the GPU dispatch.
-//! A 1x1 kernel with stride 1, no padding and one group goes to the projection GEMM; every
-//! other case runs `shaders/conv2d.wgsl` (8 output channels x 4 output columns per invocation).
-//! Batches larger than one storage binding are split along N inside the op.
+//! A 1x1 kernel with stride 1, no padding and one group goes to the projection GEMM; stride-1
+//! 3x3 and 5x5 kernels on rows of whole vec4s go to `shaders/conv2d_window.wgsl` where
+//! subgroups exist (see `super::conv2d_window`); every other case runs `shaders/conv2d.wgsl`
+//! or `shaders/conv2d_subgroup.wgsl`. Batches larger than one storage binding are split along
+//! N inside the op.
 
 use super::activation::Activation;
 use super::batching::{batch_chunks, check_fits};
 use super::projection::{record_projection, ProjectionGeometry};
 use crate::error::{Error, Result};
+use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::shape::{conv_output_len, nchw, nchw_nonempty, require_positive, Padding, Pads};
 use crate::tensor::Tensor;
@@ -175,35 +178,75 @@ impl Conv2dGeometry {
     }
 }
 
-/// Mirrors `Conv2dParams` in shaders/conv2d.wgsl field for field.
+/// Mirrors `Conv2dParams` in shaders/conv2d.wgsl (and conv2d_subgroup.wgsl,
+/// conv2d_window.wgsl) field for field.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Conv2dParams {
-    batch: u32,
-    in_channels: u32,
-    in_height: u32,
-    in_width: u32,
-    out_channels: u32,
-    out_height: u32,
-    out_width: u32,
-    groups: u32,
-    in_channels_per_group: u32,
-    out_channels_per_group: u32,
-    kernel_height: u32,
-    kernel_width: u32,
-    stride_height: u32,
-    stride_width: u32,
-    dilation_height: u32,
-    dilation_width: u32,
-    pad_top: u32,
-    pad_left: u32,
-    has_bias: u32,
-    activation: u32,
-    leaky_slope: f32,
-    input_base: u32,
-    output_base: u32,
-    channel_tiles_per_group: u32,
-    column_tiles: u32,
+pub(crate) struct Conv2dParams {
+    pub batch: u32,
+    pub in_channels: u32,
+    pub in_height: u32,
+    pub in_width: u32,
+    pub out_channels: u32,
+    pub out_height: u32,
+    pub out_width: u32,
+    pub groups: u32,
+    pub in_channels_per_group: u32,
+    pub out_channels_per_group: u32,
+    pub kernel_height: u32,
+    pub kernel_width: u32,
+    pub stride_height: u32,
+    pub stride_width: u32,
+    pub dilation_height: u32,
+    pub dilation_width: u32,
+    pub pad_top: u32,
+    pub pad_left: u32,
+    pub has_bias: u32,
+    pub activation: u32,
+    pub leaky_slope: f32,
+    pub input_base: u32,
+    pub output_base: u32,
+    pub channel_tiles_per_group: u32,
+    pub column_tiles: u32,
+}
+
+impl Conv2dParams {
+    /// The parameters of `images` images of `g`; the tile counts and bases start at 0.
+    pub(crate) fn new(
+        g: &Conv2dGeometry,
+        images: usize,
+        has_bias: bool,
+        activation: Activation,
+    ) -> Self {
+        let (activation, leaky_slope) = activation.code();
+        Conv2dParams {
+            batch: images as u32,
+            in_channels: g.in_channels as u32,
+            in_height: g.in_height as u32,
+            in_width: g.in_width as u32,
+            out_channels: g.out_channels as u32,
+            out_height: g.out_height as u32,
+            out_width: g.out_width as u32,
+            groups: g.groups as u32,
+            in_channels_per_group: (g.in_channels / g.groups) as u32,
+            out_channels_per_group: (g.out_channels / g.groups) as u32,
+            kernel_height: g.kernel[0] as u32,
+            kernel_width: g.kernel[1] as u32,
+            stride_height: g.stride[0] as u32,
+            stride_width: g.stride[1] as u32,
+            dilation_height: g.dilation[0] as u32,
+            dilation_width: g.dilation[1] as u32,
+            pad_top: g.pads.top as u32,
+            pad_left: g.pads.left as u32,
+            has_bias: has_bias as u32,
+            activation,
+            leaky_slope,
+            input_base: 0,
+            output_base: 0,
+            channel_tiles_per_group: 0,
+            column_tiles: 0,
+        }
+    }
 }
 
 const WORKGROUP_SIZE: usize = 64;
@@ -233,6 +276,35 @@ const SINGLE_CHANNEL: Variant = Variant {
     column_tile: 8,
 };
 
+/// The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
+/// channels per group most of the tile would idle (at 16, conv1x1_incep, it measured like the
+/// portable kernel). Groups of 1-3 channels (depthwise) take the one-channel kernel, whose
+/// lanes all do useful work.
+fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
+    let out_per_group = g.out_channels / g.groups;
+    if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
+        &SUBGROUP
+    } else if out_per_group < 4 {
+        &SINGLE_CHANNEL
+    } else {
+        &PORTABLE
+    }
+}
+
+/// The WGSL entry point that [`conv2d`] runs for `geometry` on `gpu` (for tests, the tour
+/// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups (see
+/// `conv2d_window.rs`), `projection*` for other plain 1x1 convolutions, `conv2d_subgroup`,
+/// `conv2d` or `conv2d_single_channel` otherwise.
+pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
+    if let Some(kernel) = super::conv2d_window::kernel(gpu, geometry) {
+        kernel.entry_point
+    } else if geometry.is_projection() {
+        super::projection::projection_kernel(gpu, &ProjectionGeometry::conv1x1(geometry))
+    } else {
+        general_variant(gpu, geometry).kernel.entry_point
+    }
+}
+
 /// 2-D convolution with PyTorch semantics. Records the work; nothing is read back.
 pub fn conv2d(
     input: &Tensor,
@@ -247,6 +319,16 @@ pub fn conv2d(
     }
     let bias_len = bias.map(|b| b.len());
     let geometry = Conv2dGeometry::new(input.shape(), weight.shape(), bias_len, options)?;
+    if let Some(kernel) = super::conv2d_window::kernel(gpu, &geometry) {
+        return super::conv2d_window::record(
+            kernel,
+            input,
+            weight,
+            bias,
+            &geometry,
+            options.activation,
+        );
+    }
     if geometry.is_projection() {
         let projection = ProjectionGeometry::conv1x1(&geometry);
         return record_projection(
@@ -264,20 +346,9 @@ pub fn conv2d(
     check_fits(gpu, "conv2d weight", weight.len())?;
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
     let output = Tensor::output(gpu, &g.output_shape())?;
-    let (activation, leaky_slope) = options.activation.code();
     let bias_view = bias.unwrap_or(weight);
     let out_per_group = g.out_channels / g.groups;
-    // The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
-    // channels per group most of the tile would idle (at 16, conv1x1_incep, it measured like
-    // the portable kernel). Groups of 1-3 channels (depthwise) take the one-channel kernel,
-    // whose lanes all do useful work.
-    let variant = if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
-        &SUBGROUP
-    } else if out_per_group < 4 {
-        &SINGLE_CHANNEL
-    } else {
-        &PORTABLE
-    };
+    let variant = general_variant(gpu, &g);
     let channel_tiles_per_group = out_per_group.div_ceil(variant.channel_tile);
     let column_tiles = g.out_width.div_ceil(variant.column_tile);
     let pixel_blocks = (g.out_height * column_tiles).div_ceil(WORKGROUP_SIZE);
@@ -286,31 +357,11 @@ pub fn conv2d(
         let (output_view, output_base) =
             output.view_range(first_image * out_image, images * out_image);
         let params = Conv2dParams {
-            batch: images as u32,
-            in_channels: g.in_channels as u32,
-            in_height: g.in_height as u32,
-            in_width: g.in_width as u32,
-            out_channels: g.out_channels as u32,
-            out_height: g.out_height as u32,
-            out_width: g.out_width as u32,
-            groups: g.groups as u32,
-            in_channels_per_group: (g.in_channels / g.groups) as u32,
-            out_channels_per_group: out_per_group as u32,
-            kernel_height: g.kernel[0] as u32,
-            kernel_width: g.kernel[1] as u32,
-            stride_height: g.stride[0] as u32,
-            stride_width: g.stride[1] as u32,
-            dilation_height: g.dilation[0] as u32,
-            dilation_width: g.dilation[1] as u32,
-            pad_top: g.pads.top as u32,
-            pad_left: g.pads.left as u32,
-            has_bias: bias.is_some() as u32,
-            activation,
-            leaky_slope,
             input_base,
             output_base,
             channel_tiles_per_group: channel_tiles_per_group as u32,
             column_tiles: column_tiles as u32,
+            ..Conv2dParams::new(&g, images, bias.is_some(), options.activation)
         };
         let workgroups = images * g.groups * channel_tiles_per_group * pixel_blocks;
         let views = [input_view, weight.view(), bias_view.view(), output_view];

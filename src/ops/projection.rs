@@ -5,6 +5,7 @@ use super::activation::Activation;
 use super::batching::{batch_chunks, check_fits};
 use super::conv2d::{Conv2dGeometry, SUBGROUP_MIN_CHANNELS};
 use crate::error::{Error, Result};
+use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::tensor::Tensor;
 
@@ -97,6 +98,20 @@ const SUBGROUP: Variant = Variant {
     pixel_tile: 4,
 };
 
+fn variant(gpu: &Gpu, g: &ProjectionGeometry, largest_pixels: usize) -> &'static Variant {
+    let enough_pixels = largest_pixels.div_ceil(SUBGROUP.pixel_tile) >= WORKGROUP_SIZE;
+    if gpu.has_subgroups() && g.out_channels >= SUBGROUP_MIN_CHANNELS && enough_pixels {
+        &SUBGROUP
+    } else {
+        &PORTABLE
+    }
+}
+
+/// The entry point a projection of `geometry` runs (of its first batch chunk).
+pub(crate) fn projection_kernel(gpu: &Gpu, geometry: &ProjectionGeometry) -> &'static str {
+    variant(gpu, geometry, geometry.pixels).kernel.entry_point
+}
+
 /// Records a projection into a new tensor of `output_shape`. Splits along the batch (conv 1x1)
 /// or along the rows (linear, where the pixel axis is the batch) to respect the binding limit.
 pub(crate) fn record_projection(
@@ -129,13 +144,7 @@ pub(crate) fn record_projection(
     } else {
         g.pixels
     };
-    let enough_pixels = largest_pixels.div_ceil(SUBGROUP.pixel_tile) >= WORKGROUP_SIZE;
-    let variant = if gpu.has_subgroups() && g.out_channels >= SUBGROUP_MIN_CHANNELS && enough_pixels
-    {
-        &SUBGROUP
-    } else {
-        &PORTABLE
-    };
+    let variant = variant(gpu, g, largest_pixels);
     let channel_tiles = g.out_channels.div_ceil(variant.channel_tile);
     for (first, count) in chunks {
         let (input_view, input_base) = input.view_range(first * in_unit, count * in_unit);

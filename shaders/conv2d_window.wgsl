@@ -1,0 +1,419 @@
+// conv2d_window: conv2d (semantics and layouts as in conv2d.wgsl) for square 3x3 and 5x5
+// kernels with stride 1 and no dilation, on adapters with subgroups of at least 8 invocations,
+// when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0).
+// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights` to
+// [groups, C_in/groups * KH * KW, padded_channels] (padded_channels = channel_tiles_per_group x
+// 32, zeros past the group's channels), so the 32 channels of one tap are 8 vec4s; bias [C_out];
+// output [N, C_out, H_out, W_out], all float32.
+// Thread mapping: one invocation computes 4 consecutive output columns x 32 output channels
+// (eight 4x4 matrices); a workgroup covers 64 such tiles of one output plane. Tiles start at
+// column `column_origin` (pad_left % 4, minus 4 when that is not 0), so each tile's input
+// window starts on a vec4 boundary: one kernel row costs 2 vec4 loads (3 taps) or 2-3 (5 taps),
+// and the taps are swizzles of them. Lane l of each subgroup loads the 4 weights of channels
+// 4l..4l+3 of a tap (one vec4) and subgroupBroadcast hands them to every lane. On a CPU adapter
+// a load whose address differs per lane is the expensive operation; this keeps 1 weight load
+// and at most 1 input load per lane per tap for 128 multiply-adds.
+// Subgroup builtins need the SUBGROUP feature (naga does not take `enable subgroups;` yet).
+
+// Mirrors `Conv2dParams` in src/ops/conv2d.rs field for field (as in conv2d.wgsl).
+struct Conv2dParams {
+    batch: u32,
+    in_channels: u32,
+    in_height: u32,
+    in_width: u32,
+    out_channels: u32,
+    out_height: u32,
+    out_width: u32,
+    groups: u32,
+    in_channels_per_group: u32,
+    out_channels_per_group: u32,
+    kernel_height: u32,
+    kernel_width: u32,
+    stride_height: u32,
+    stride_width: u32,
+    dilation_height: u32,
+    dilation_width: u32,
+    pad_top: u32,
+    pad_left: u32,
+    has_bias: u32,
+    activation: u32,
+    leaky_slope: f32,
+    input_base: u32,
+    output_base: u32,
+    // Tiles of 32 channels per group.
+    channel_tiles_per_group: u32,
+    // Tiles of 4 columns per output row, counted from `column_origin`.
+    column_tiles: u32,
+}
+
+const WORKGROUP_SIZE: u32 = 64u;
+const CHANNEL_TILE: u32 = 32u;
+
+@group(0) @binding(0) var<uniform> params: Conv2dParams;
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
+@group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [groups, taps, padded_channels / 4]
+@group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;         // [N, C_out, H_out, W_out] from output_base
+// pack_weights binds the original weights and the packed buffer instead.
+@group(0) @binding(1) var<storage, read> weight: array<f32>;               // [C_out, C_in/groups, KH, KW]
+@group(0) @binding(2) var<storage, read_write> packed: array<f32>;         // [groups, taps, padded_channels]
+
+// Activation codes mirror `Activation::code` in src/ops/activation.rs; NaN passes through
+// (tested on the bits: GL llvmpipe turns a max or a compare-and-select with NaN into a number).
+fn activate(value: vec4<f32>) -> vec4<f32> {
+    var result = value;
+    switch params.activation {
+        case 1u: { result = max(value, vec4<f32>(0.0)); }
+        case 2u: { result = clamp(value, vec4<f32>(0.0), vec4<f32>(6.0)); }
+        case 3u: { result = select(value * params.leaky_slope, value, value >= vec4<f32>(0.0)); }
+        default: {}
+    }
+    let nan = (bitcast<vec4<u32>>(value) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+    return select(result, value, nan);
+}
+
+// One thread per packed element; channels past the group's end get 0.
+@compute @workgroup_size(64)
+fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                @builtin(local_invocation_index) lane: u32) {
+    let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
+    let padded_channels = params.channel_tiles_per_group * CHANNEL_TILE;
+    if (index >= params.groups * taps * padded_channels) {
+        return;
+    }
+    let channel = index % padded_channels;
+    let tap = (index / padded_channels) % taps;
+    let group = index / (padded_channels * taps);
+    var value = 0.0;
+    if (channel < params.out_channels_per_group) {
+        value = weight[((group * params.out_channels_per_group + channel) * taps) + tap];
+    }
+    packed[index] = value;
+}
+
+// The accumulators: column j of m_i holds channels 4i..4i+3 of the tile's output column j.
+struct Tile {
+    m0: mat4x4<f32>, m1: mat4x4<f32>, m2: mat4x4<f32>, m3: mat4x4<f32>,
+    m4: mat4x4<f32>, m5: mat4x4<f32>, m6: mat4x4<f32>, m7: mat4x4<f32>,
+}
+
+// m + w x^T with fused multiply-adds (llvmpipe does not fuse a separate multiply and add).
+fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(fma(w, vec4<f32>(x.x), m[0]), fma(w, vec4<f32>(x.y), m[1]),
+                       fma(w, vec4<f32>(x.z), m[2]), fma(w, vec4<f32>(x.w), m[3]));
+}
+
+// One tap: `w` holds channels 4l..4l+3 in lane l; `x` this lane's 4 input values.
+fn accumulate(t: Tile, w: vec4<f32>, x: vec4<f32>) -> Tile {
+    return Tile(outer_add(t.m0, subgroupBroadcast(w, 0u), x), outer_add(t.m1, subgroupBroadcast(w, 1u), x),
+                outer_add(t.m2, subgroupBroadcast(w, 2u), x), outer_add(t.m3, subgroupBroadcast(w, 3u), x),
+                outer_add(t.m4, subgroupBroadcast(w, 4u), x), outer_add(t.m5, subgroupBroadcast(w, 5u), x),
+                outer_add(t.m6, subgroupBroadcast(w, 6u), x), outer_add(t.m7, subgroupBroadcast(w, 7u), x));
+}
+
+// The output column where the tiles start (0 or negative): the one whose input window starts
+// on a vec4 boundary. Mirrors `column_origin` in src/ops/conv2d_window.rs.
+fn column_origin() -> i32 {
+    if (params.stride_width == 1u) {
+        let phase = i32(params.pad_left % 4u);
+        return select(phase - 4, 0, phase == 0);
+    }
+    return -i32(((params.pad_left + 1u) / 2u) % 2u);
+}
+
+// Where one invocation works.
+struct Place {
+    image: u32,
+    out_row: u32,
+    first_column: i32,
+    // The input column where this tile's window starts (a multiple of 4), and for stride 2
+    // whether the tile's first tap sits one column further (odd pad_left).
+    first_input: i32,
+    odd: bool,
+    in_range: bool,
+    group: u32,
+    tile_channel: u32,
+    // Index of this lane's weight vec4 for tap 0, and the step from one tap to the next.
+    weight_index: u32,
+    weight_step: u32,
+}
+
+fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
+    let channel_tiles = params.groups * params.channel_tiles_per_group;
+    let tiles_per_plane = params.out_height * params.column_tiles;
+    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
+    let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * 4u);
+    let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
+    let channel_tile = (block_index / pixel_blocks) % channel_tiles;
+    let group = channel_tile / params.channel_tiles_per_group;
+    let tile_channel = (channel_tile % params.channel_tiles_per_group) * CHANNEL_TILE;
+    let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
+    let weight_step = params.channel_tiles_per_group * CHANNEL_TILE / 4u;
+    return Place(
+        min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u),
+        pixel_tile / params.column_tiles,
+        first_column,
+        first_column * i32(params.stride_width) - i32(params.pad_left) - i32(odd),
+        odd,
+        block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
+        group,
+        tile_channel,
+        group * taps * weight_step + tile_channel / 4u + subgroup_lane % 8u,
+        weight_step);
+}
+
+// A kernel row's place in the input: the vec4 index of the row's start, and whether the row
+// exists (rows in the padding read as 0).
+struct InputRow {
+    index: u32,
+    inside: bool,
+}
+
+fn input_row(plane_index: u32, row: i32) -> InputRow {
+    let inside = row >= 0 && row < i32(params.in_height);
+    return InputRow((plane_index + u32(select(0, row, inside)) * params.in_width) / 4u, inside);
+}
+
+// The 4 input columns starting at `column` (a multiple of 4) of `row`, 0 outside.
+fn load_vec4(row: InputRow, column: i32) -> vec4<f32> {
+    let inside = row.inside && column >= 0 && column < i32(params.in_width);
+    return select(vec4<f32>(0.0), input[select(0u, row.index + u32(column) / 4u, inside)], inside);
+}
+
+// One kernel row of a 3x3 kernel: input columns first..first+5 feed the 3 taps.
+fn row3(t: Tile, plane_index: u32, row_number: i32, first: i32, weight_index: u32, step: u32) -> Tile {
+    let row = input_row(plane_index, row_number);
+    let v0 = load_vec4(row, first);
+    let v1 = load_vec4(row, first + 4);
+    var u = accumulate(t, packed_weight[weight_index], v0);
+    u = accumulate(u, packed_weight[weight_index + step], vec4<f32>(v0.yzw, v1.x));
+    return accumulate(u, packed_weight[weight_index + 2u * step], vec4<f32>(v0.zw, v1.xy));
+}
+
+// One kernel row of a 5x5 kernel: input columns first..first+7 feed the 5 taps.
+fn row5(t: Tile, plane_index: u32, row_number: i32, first: i32, weight_index: u32, step: u32) -> Tile {
+    let row = input_row(plane_index, row_number);
+    let v0 = load_vec4(row, first);
+    let v1 = load_vec4(row, first + 4);
+    var u = accumulate(t, packed_weight[weight_index], v0);
+    u = accumulate(u, packed_weight[weight_index + step], vec4<f32>(v0.yzw, v1.x));
+    u = accumulate(u, packed_weight[weight_index + 2u * step], vec4<f32>(v0.zw, v1.xy));
+    u = accumulate(u, packed_weight[weight_index + 3u * step], vec4<f32>(v0.w, v1.xyz));
+    return accumulate(u, packed_weight[weight_index + 4u * step], v1);
+}
+
+// Stride 2: the 4 inputs of tap q are window elements q, q+2, q+4, q+6, or one further for an
+// odd pad_left. `q` is a constant once inlined.
+fn stride2_input(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, q: u32, odd: bool) -> vec4<f32> {
+    switch q {
+        case 0u: { return select(vec4<f32>(v0.x, v0.z, v1.x, v1.z), vec4<f32>(v0.y, v0.w, v1.y, v1.w), odd); }
+        case 1u: { return select(vec4<f32>(v0.y, v0.w, v1.y, v1.w), vec4<f32>(v0.z, v1.x, v1.z, v2.x), odd); }
+        case 2u: { return select(vec4<f32>(v0.z, v1.x, v1.z, v2.x), vec4<f32>(v0.w, v1.y, v1.w, v2.y), odd); }
+        case 3u: { return select(vec4<f32>(v0.w, v1.y, v1.w, v2.y), vec4<f32>(v1.x, v1.z, v2.x, v2.z), odd); }
+        case 4u: { return select(vec4<f32>(v1.x, v1.z, v2.x, v2.z), vec4<f32>(v1.y, v1.w, v2.y, v2.w), odd); }
+        case 5u: { return select(vec4<f32>(v1.y, v1.w, v2.y, v2.w), vec4<f32>(v1.z, v2.x, v2.z, v3.x), odd); }
+        case 6u: { return select(vec4<f32>(v1.z, v2.x, v2.z, v3.x), vec4<f32>(v1.w, v2.y, v2.w, v3.y), odd); }
+        default: { return vec4<f32>(0.0); }
+    }
+}
+
+// One kernel row of a 3x3 stride-2 kernel: window elements 0..9.
+fn row3_stride2(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32, step: u32) -> Tile {
+    let row = input_row(plane_index, row_number);
+    let v0 = load_vec4(row, at.first_input);
+    let v1 = load_vec4(row, at.first_input + 4);
+    let v2 = load_vec4(row, at.first_input + 8);
+    let v3 = vec4<f32>(0.0);
+    var u = accumulate(t, packed_weight[weight_index], stride2_input(v0, v1, v2, v3, 0u, at.odd));
+    u = accumulate(u, packed_weight[weight_index + step], stride2_input(v0, v1, v2, v3, 1u, at.odd));
+    return accumulate(u, packed_weight[weight_index + 2u * step], stride2_input(v0, v1, v2, v3, 2u, at.odd));
+}
+
+// One kernel row of a 7x7 stride-2 kernel: window elements 0..13.
+fn row7_stride2(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32, step: u32) -> Tile {
+    let row = input_row(plane_index, row_number);
+    let v0 = load_vec4(row, at.first_input);
+    let v1 = load_vec4(row, at.first_input + 4);
+    let v2 = load_vec4(row, at.first_input + 8);
+    let v3 = load_vec4(row, at.first_input + 12);
+    var u = accumulate(t, packed_weight[weight_index], stride2_input(v0, v1, v2, v3, 0u, at.odd));
+    u = accumulate(u, packed_weight[weight_index + step], stride2_input(v0, v1, v2, v3, 1u, at.odd));
+    u = accumulate(u, packed_weight[weight_index + 2u * step], stride2_input(v0, v1, v2, v3, 2u, at.odd));
+    u = accumulate(u, packed_weight[weight_index + 3u * step], stride2_input(v0, v1, v2, v3, 3u, at.odd));
+    u = accumulate(u, packed_weight[weight_index + 4u * step], stride2_input(v0, v1, v2, v3, 4u, at.odd));
+    u = accumulate(u, packed_weight[weight_index + 5u * step], stride2_input(v0, v1, v2, v3, 5u, at.odd));
+    return accumulate(u, packed_weight[weight_index + 6u * step], stride2_input(v0, v1, v2, v3, 6u, at.odd));
+}
+
+// Bias of channels channel..channel+3 (clamped to the group; 0 without bias).
+fn bias4(channel: u32, group_end: u32) -> vec4<f32> {
+    if (params.has_bias == 0u) {
+        return vec4<f32>(0.0);
+    }
+    let last = group_end - 1u;
+    return vec4<f32>(bias[min(channel, last)], bias[min(channel + 1u, last)], bias[min(channel + 2u, last)],
+                     bias[min(channel + 3u, last)]);
+}
+
+// Stores channels channel..channel+3 (those inside the group) of one output column at `index`.
+fn store_column(values: vec4<f32>, index: u32, channel: u32, group_end: u32, column: i32) {
+    if (column < 0 || column >= i32(params.out_width)) {
+        return;
+    }
+    let out_plane = params.out_height * params.out_width;
+    let at_channel = index + u32(column) + channel * out_plane;
+    let activated = activate(values);
+    if (channel < group_end) { output[at_channel] = activated.x; }
+    if (channel + 1u < group_end) { output[at_channel + out_plane] = activated.y; }
+    if (channel + 2u < group_end) { output[at_channel + 2u * out_plane] = activated.z; }
+    if (channel + 3u < group_end) { output[at_channel + 3u * out_plane] = activated.w; }
+}
+
+// Adds bias, activates and stores one 4x4 matrix of the tile (every index a constant, so
+// nothing is indexed per lane).
+fn store_matrix(m: mat4x4<f32>, channel: u32, at: Place) {
+    let group_end = (at.group + 1u) * params.out_channels_per_group;
+    let b = bias4(channel, group_end);
+    let index = params.output_base + (at.image * params.out_channels * params.out_height + at.out_row) * params.out_width;
+    store_column(m[0] + b, index, channel, group_end, at.first_column);
+    store_column(m[1] + b, index, channel, group_end, at.first_column + 1);
+    store_column(m[2] + b, index, channel, group_end, at.first_column + 2);
+    store_column(m[3] + b, index, channel, group_end, at.first_column + 3);
+}
+
+fn matrix(t: Tile, i: u32) -> mat4x4<f32> {
+    switch i {
+        case 0u: { return t.m0; }
+        case 1u: { return t.m1; }
+        case 2u: { return t.m2; }
+        case 3u: { return t.m3; }
+        case 4u: { return t.m4; }
+        case 5u: { return t.m5; }
+        case 6u: { return t.m6; }
+        default: { return t.m7; }
+    }
+}
+
+// Stores the tile (lanes past the end store nothing).
+fn store_tile(t: Tile, at: Place) {
+    if (!at.in_range) {
+        return;
+    }
+    let channel = at.group * params.out_channels_per_group + at.tile_channel;
+    for (var i = 0u; i < 8u; i++) {
+        store_matrix(matrix(t, i), channel + 4u * i, at);
+    }
+}
+
+fn plane_index(at: Place, c: u32) -> u32 {
+    return params.input_base + ((at.image * params.in_channels + at.group * params.in_channels_per_group + c)
+        * params.in_height) * params.in_width;
+}
+
+// Every lane runs the loops (subgroupBroadcast needs the whole subgroup); the bounds are
+// uniform. One iteration covers one input channel: all 9 (or 25) taps, so the accumulators'
+// per-iteration bookkeeping on llvmpipe is amortised over 9 (25) taps.
+@compute @workgroup_size(64)
+fn conv2d_window3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                  @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
+    let first = at.first_input;
+    let top = i32(at.out_row) - i32(params.pad_top);
+    var weight_index = at.weight_index;
+    let step = at.weight_step;
+    var t: Tile;
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        let plane = plane_index(at, c);
+        t = row3(t, plane, top, first, weight_index, step);
+        t = row3(t, plane, top + 1, first, weight_index + 3u * step, step);
+        t = row3(t, plane, top + 2, first, weight_index + 6u * step, step);
+        weight_index += 9u * step;
+    }
+    store_tile(t, at);
+}
+
+@compute @workgroup_size(64)
+fn conv2d_window5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                  @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
+    let first = at.first_input;
+    let top = i32(at.out_row) - i32(params.pad_top);
+    var weight_index = at.weight_index;
+    let step = at.weight_step;
+    var t: Tile;
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        let plane = plane_index(at, c);
+        t = row5(t, plane, top, first, weight_index, step);
+        t = row5(t, plane, top + 1, first, weight_index + 5u * step, step);
+        t = row5(t, plane, top + 2, first, weight_index + 10u * step, step);
+        t = row5(t, plane, top + 3, first, weight_index + 15u * step, step);
+        t = row5(t, plane, top + 4, first, weight_index + 20u * step, step);
+        weight_index += 25u * step;
+    }
+    store_tile(t, at);
+}
+
+@compute @workgroup_size(64)
+fn conv2d_window3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                          @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
+    let top = i32(at.out_row * 2u) - i32(params.pad_top);
+    var weight_index = at.weight_index;
+    let step = at.weight_step;
+    var t: Tile;
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        let plane = plane_index(at, c);
+        t = row3_stride2(t, plane, top, at, weight_index, step);
+        t = row3_stride2(t, plane, top + 1, at, weight_index + 3u * step, step);
+        t = row3_stride2(t, plane, top + 2, at, weight_index + 6u * step, step);
+        weight_index += 9u * step;
+    }
+    store_tile(t, at);
+}
+
+// One iteration per kernel row (7 taps).
+@compute @workgroup_size(64)
+fn conv2d_window7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                          @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
+    let top = i32(at.out_row * 2u) - i32(params.pad_top);
+    var weight_index = at.weight_index;
+    let step = at.weight_step;
+    var t: Tile;
+    for (var r = 0u; r < params.in_channels_per_group * 7u; r++) {
+        t = row7_stride2(t, plane_index(at, r / 7u), top + i32(r % 7u), at, weight_index, step);
+        weight_index += 7u * step;
+    }
+    store_tile(t, at);
+}
+
+// 1x1 kernels (channel projections) with the plane seen as one row of H*W columns: each
+// input channel is one tap; four per iteration.
+fn tap1(t: Tile, plane_index: u32, first: i32, weight_index: u32) -> Tile {
+    return accumulate(t, packed_weight[weight_index], load_vec4(input_row(plane_index, 0), first));
+}
+
+@compute @workgroup_size(64)
+fn conv2d_window1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                  @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
+    var weight_index = at.weight_index;
+    let step = at.weight_step;
+    var t: Tile;
+    var c = 0u;
+    for (; c + 4u <= params.in_channels_per_group; c += 4u) {
+        t = tap1(t, plane_index(at, c), at.first_input, weight_index);
+        t = tap1(t, plane_index(at, c + 1u), at.first_input, weight_index + step);
+        t = tap1(t, plane_index(at, c + 2u), at.first_input, weight_index + 2u * step);
+        t = tap1(t, plane_index(at, c + 3u), at.first_input, weight_index + 3u * step);
+        weight_index += 4u * step;
+    }
+    for (; c < params.in_channels_per_group; c++) {
+        t = tap1(t, plane_index(at, c), at.first_input, weight_index);
+        weight_index += step;
+    }
+    store_tile(t, at);
+}

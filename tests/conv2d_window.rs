@@ -1,0 +1,169 @@
+//! The window kernels (1x1, 3x3 and 5x5 at stride 1, 3x3 and 7x7 at stride 2, on rows of whole
+//! vec4s, adapters with subgroups) against the CPU reference: every padding phase, channel
+//! counts that leave partial 32-channel tiles, groups, batches, activations, widths from one
+//! vec4 up. Adapters
+//! without subgroups (GL) run the same cases through the portable kernels. Outputs are
+//! NaN-poisoned, so unwritten elements fail.
+
+mod common;
+
+use common::{assert_conv_matches, gpu, random};
+use wgcnn::random::Rng;
+use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Padding};
+
+struct Case {
+    batch: usize,
+    in_channels: usize,
+    out_channels: usize,
+    groups: usize,
+    height: usize,
+    width: usize,
+    kernel: usize,
+    stride: usize,
+    padding: Padding,
+    activation: Activation,
+    bias: bool,
+}
+
+fn check(case: &Case, rng: &mut Rng) -> &'static str {
+    let gpu = gpu();
+    let options = Conv2dOptions {
+        stride: [case.stride, case.stride],
+        padding: case.padding,
+        groups: case.groups,
+        activation: case.activation,
+        ..Default::default()
+    };
+    let input_shape = [case.batch, case.in_channels, case.height, case.width];
+    let weight_shape = [
+        case.out_channels,
+        case.in_channels / case.groups,
+        case.kernel,
+        case.kernel,
+    ];
+    let fan_in = (weight_shape[1] * case.kernel * case.kernel) as f32;
+    let input = random(rng, &input_shape, 1.0);
+    let weight = random(rng, &weight_shape, 1.0 / fan_in.sqrt());
+    let bias = case.bias.then(|| random(rng, &[case.out_channels], 1.0));
+    let context = format!("input {input_shape:?} weight {weight_shape:?} {options:?}");
+    assert_conv_matches(&gpu, &input, &weight, bias.as_ref(), &options, &context);
+    let geometry = Conv2dGeometry::new(
+        &input_shape,
+        &weight_shape,
+        case.bias.then_some(case.out_channels),
+        &options,
+    )
+    .unwrap();
+    conv2d_kernel(&gpu, &geometry)
+}
+
+#[test]
+fn window_kernels_match_reference() {
+    let gpu = gpu();
+    let mut rng = Rng::new(0x3A3A);
+    let paddings = [
+        Padding::Zero,
+        Padding::Symmetric([1, 1]),
+        Padding::Symmetric([2, 2]),
+        Padding::Symmetric([3, 0]),
+        Padding::Explicit([0, 2, 1, 3]),
+        Padding::Explicit([2, 0, 4, 1]),
+        Padding::Same,
+    ];
+    let (mut cases, mut windowed) = (0, 0);
+    for (kernel, stride) in [(1, 1), (3, 1), (5, 1), (3, 2), (7, 2)] {
+        for (index, padding) in paddings.into_iter().enumerate() {
+            if kernel == 1 && padding != Padding::Zero || stride == 2 && padding == Padding::Same {
+                continue;
+            }
+            let width = [4, 8, 12, 20, 28, 36, 56][index];
+            let case = Case {
+                batch: 1 + index % 3,
+                in_channels: [1, 3, 13, 8, 5, 16, 2][index],
+                out_channels: [8, 33, 40, 64, 70, 9, 32][index],
+                groups: 1,
+                height: kernel + 2 + index * 2,
+                width: if width < kernel { 8 } else { width },
+                kernel,
+                stride,
+                padding,
+                activation: [
+                    Activation::None,
+                    Activation::Relu,
+                    Activation::LeakyRelu(0.1),
+                ][index % 3],
+                bias: index % 2 == 0,
+            };
+            let entry_point = check(&case, &mut rng);
+            cases += 1;
+            windowed += usize::from(entry_point.starts_with("conv2d_window"));
+        }
+    }
+    // 1x1 on planes of whole vec4s whose rows are not (6 x 6).
+    let case = Case {
+        batch: 2,
+        in_channels: 7,
+        out_channels: 12,
+        groups: 1,
+        height: 6,
+        width: 6,
+        kernel: 1,
+        stride: 1,
+        padding: Padding::Zero,
+        activation: Activation::None,
+        bias: true,
+    };
+    let entry_point = check(&case, &mut rng);
+    cases += 1;
+    windowed += usize::from(entry_point == "conv2d_window1");
+    // Groups: two groups of 20 and of 8 output channels.
+    for (groups, out_channels) in [(2, 40), (2, 16)] {
+        let case = Case {
+            batch: 2,
+            in_channels: 6,
+            out_channels,
+            groups,
+            height: 9,
+            width: 16,
+            kernel: 3,
+            stride: 1,
+            padding: Padding::Symmetric([1, 1]),
+            activation: Activation::Relu6,
+            bias: true,
+        };
+        let entry_point = check(&case, &mut rng);
+        cases += 1;
+        windowed += usize::from(entry_point.starts_with("conv2d_window"));
+    }
+    if gpu.has_subgroups() {
+        assert_eq!(
+            windowed, cases,
+            "every case here should take a window kernel"
+        );
+    } else {
+        assert_eq!(windowed, 0, "no subgroups: no window kernel");
+    }
+}
+
+#[test]
+fn other_shapes_take_the_general_kernels() {
+    let mut rng = Rng::new(7);
+    // Width not a multiple of 4: the general kernels, same results.
+    for (width, kernel) in [(13, 3), (30, 5), (10, 7)] {
+        let case = Case {
+            batch: 1,
+            in_channels: 4,
+            out_channels: 16,
+            groups: 1,
+            height: 6,
+            width,
+            kernel,
+            stride: 1 + kernel / 7,
+            padding: Padding::Symmetric([1, 1]),
+            activation: Activation::None,
+            bias: false,
+        };
+        let entry_point = check(&case, &mut rng);
+        assert!(!entry_point.starts_with("conv2d_window"), "{entry_point}");
+    }
+}
