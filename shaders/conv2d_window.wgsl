@@ -391,29 +391,35 @@ fn conv2d_window7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
 }
 
 // 1x1 kernels (channel projections) with the plane seen as one row of H*W columns: each
-// input channel is one tap; four per iteration.
-fn tap1(t: Tile, plane_index: u32, first: i32, weight_index: u32) -> Tile {
-    return accumulate(t, packed_weight[weight_index], load_vec4(input_row(plane_index, 0), first));
-}
-
+// input channel is one tap, eight per iteration. With no padding and H*W a multiple of 4 every
+// tile's 4 columns are inside the plane (tiles past the end repeat the last), so the loads
+// need no bounds.
 @compute @workgroup_size(64)
 fn conv2d_window1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
     var weight_index = at.weight_index;
     let step = at.weight_step;
+    var index = (plane_index(at, 0u) + u32(at.first_input)) / 4u;
+    let plane = params.in_width / 4u;
     var t: Tile;
     var c = 0u;
-    for (; c + 4u <= params.in_channels_per_group; c += 4u) {
-        t = tap1(t, plane_index(at, c), at.first_input, weight_index);
-        t = tap1(t, plane_index(at, c + 1u), at.first_input, weight_index + step);
-        t = tap1(t, plane_index(at, c + 2u), at.first_input, weight_index + 2u * step);
-        t = tap1(t, plane_index(at, c + 3u), at.first_input, weight_index + 3u * step);
-        weight_index += 4u * step;
+    for (; c + 8u <= params.in_channels_per_group; c += 8u) {
+        t = accumulate(t, packed_weight[weight_index], input[index]);
+        t = accumulate(t, packed_weight[weight_index + step], input[index + plane]);
+        t = accumulate(t, packed_weight[weight_index + 2u * step], input[index + 2u * plane]);
+        t = accumulate(t, packed_weight[weight_index + 3u * step], input[index + 3u * plane]);
+        t = accumulate(t, packed_weight[weight_index + 4u * step], input[index + 4u * plane]);
+        t = accumulate(t, packed_weight[weight_index + 5u * step], input[index + 5u * plane]);
+        t = accumulate(t, packed_weight[weight_index + 6u * step], input[index + 6u * plane]);
+        t = accumulate(t, packed_weight[weight_index + 7u * step], input[index + 7u * plane]);
+        weight_index += 8u * step;
+        index += 8u * plane;
     }
     for (; c < params.in_channels_per_group; c++) {
-        t = tap1(t, plane_index(at, c), at.first_input, weight_index);
+        t = accumulate(t, packed_weight[weight_index], input[index]);
         weight_index += step;
+        index += plane;
     }
     store_tile(t, at);
 }

@@ -1,6 +1,7 @@
 //! The standard benchmark suite: runs the named workloads on the default adapter (honours
-//! WGPU_BACKEND and WGPU_ADAPTER_NAME), times the GPU from submit to completion (upload and
-//! readback excluded; the first call, which compiles the pipelines, is reported on its own),
+//! WGPU_BACKEND and WGPU_ADAPTER_NAME), times the GPU from submit to completion (upload,
+//! readback and the CPU-side recording excluded; recording and the first call, which compiles
+//! the pipelines, are reported on their own),
 //! times the CPU reference on the same input, and prints a table.
 //!
 //! `cargo run --release --example bench -- [--runs N] [--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]`
@@ -55,6 +56,8 @@ pub struct Measured {
     pub first_call_ms: f64,
     pub median_ms: f64,
     pub min_ms: f64,
+    /// Recording the op's commands (CPU side), before the submit.
+    pub record_median_ms: f64,
     pub cpu_median_ms: f64,
 }
 
@@ -82,10 +85,15 @@ fn measure(gpu: &Gpu, workload: &Workload, options: &Options) -> Result<Measured
         drop((workload.gpu)()?);
         gpu.synchronize()?;
     }
+    // Recording (validation, parameter upload, bind groups: CPU work) is timed on its own;
+    // the GPU figure runs from submit to completion.
     let mut samples = Vec::with_capacity(options.runs);
+    let mut record_samples = Vec::with_capacity(options.runs);
     for _ in 0..options.runs.max(1) {
         let start = Instant::now();
         let output = (workload.gpu)()?;
+        record_samples.push(start.elapsed().as_secs_f64() * 1e3);
+        let start = Instant::now();
         gpu.synchronize()?;
         samples.push(start.elapsed().as_secs_f64() * 1e3);
         drop(output);
@@ -103,6 +111,7 @@ fn measure(gpu: &Gpu, workload: &Workload, options: &Options) -> Result<Measured
         first_call_ms,
         median_ms: median(samples),
         min_ms,
+        record_median_ms: median(record_samples),
         cpu_median_ms: median(cpu_samples),
     })
 }
@@ -126,11 +135,12 @@ fn write_json(path: &str, gpu: &Gpu, results: &[Measured]) -> std::io::Result<()
             Work::Bytes(_) => format!("\"gbps\": {:.3}", m.rate(m.median_ms)),
         };
         out += &format!(
-            "  {{\"name\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, {rate}, \"first_call_ms\": {:.3}, \"cpu_median_ms\": {:.3}}}{}\n",
+            "  {{\"name\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, {rate}, \"first_call_ms\": {:.3}, \"record_ms\": {:.4}, \"cpu_median_ms\": {:.3}}}{}\n",
             json_string(m.name),
             m.median_ms,
             m.min_ms,
             m.first_call_ms,
+            m.record_median_ms,
             m.cpu_median_ms,
             if index + 1 < results.len() { "," } else { "" }
         );
@@ -164,8 +174,8 @@ fn main() -> Result<()> {
         options.cpu_runs
     );
     println!(
-        "{:<14} {:>10} {:>10} {:>12} {:>12} {:>12} {:>10}",
-        "workload", "median ms", "min ms", "GPU rate", "first ms", "CPU ms", "CPU rate"
+        "{:<14} {:>10} {:>10} {:>12} {:>10} {:>10} {:>12} {:>10}",
+        "workload", "median ms", "min ms", "GPU rate", "record ms", "first ms", "CPU ms", "CPU rate"
     );
     let mut results = Vec::new();
     for workload in selected {
@@ -175,12 +185,13 @@ fn main() -> Result<()> {
             Work::Bytes(_) => "GB/s",
         };
         println!(
-            "{:<14} {:>10.3} {:>10.3} {:>4.2} {:<7} {:>12.1} {:>12.2} {:>10.2}",
+            "{:<14} {:>10.3} {:>10.3} {:>4.2} {:<7} {:>10.3} {:>10.1} {:>12.2} {:>10.2}",
             m.name,
             m.median_ms,
             m.min_ms,
             m.rate(m.median_ms),
             unit,
+            m.record_median_ms,
             m.first_call_ms,
             m.cpu_median_ms,
             m.rate(m.cpu_median_ms)
