@@ -232,13 +232,24 @@ fn partial_moments_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
     var work = lane_work(tiles, group_index, lane, VECTORS_PER_LANE);
     let shift = shift_input[partial_params.shift_base + work.channel * tiles.plane * 4u];
     var moments = Moments(0.0, 0.0, 0.0);
-    for (var k = 0u; k < work.elements; k++) {
+    var k = 0u;
+    // Two vec4s per step: their eight values' own moments (two passes in registers), then one
+    // merge, so the merge's division and dependency chain come once per 8 values.
+    for (; k + 2u <= work.elements; k += 2u) {
+        let y0 = partial_input_vectors[partial_params.input_base + element_index(tiles, work)] - vec4<f32>(shift);
+        advance(tiles, &work);
+        let y1 = partial_input_vectors[partial_params.input_base + element_index(tiles, work)] - vec4<f32>(shift);
+        advance(tiles, &work);
+        let mean = dot(y0 + y1, vec4<f32>(0.125));
+        let d0 = y0 - vec4<f32>(mean);
+        let d1 = y1 - vec4<f32>(mean);
+        moments = combine_nonempty(moments, Moments(8.0, mean, dot(d0, d0) + dot(d1, d1)));
+    }
+    if (k < work.elements) {
         let y = partial_input_vectors[partial_params.input_base + element_index(tiles, work)] - vec4<f32>(shift);
-        // The four values' own moments (two passes in registers), then one merge.
-        let mean = (y.x + y.y + y.z + y.w) * 0.25;
+        let mean = dot(y, vec4<f32>(0.25));
         let deviation = y - vec4<f32>(mean);
         moments = combine_nonempty(moments, Moments(4.0, mean, dot(deviation, deviation)));
-        advance(tiles, &work);
     }
     write_partial(tiles, group_index, lane, work.channel, moments);
 }
