@@ -9,7 +9,7 @@
 // the image. This is the portable kernel (GL has no subgroups) and the one for few channels per
 // group (depthwise); conv2d_subgroup.wgsl is the fast path where subgroups exist.
 
-// Mirrors `Conv2dParams` in src/ops/conv2d.rs field for field.
+// Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field.
 struct Conv2dParams {
     batch: u32,
     in_channels: u32,
@@ -47,6 +47,8 @@ const WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;  // [C_out, C_in/groups, KH, KW]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;    // [C_out] (one dummy value when has_bias = 0)
 @group(0) @binding(4) var<storage, read_write> output: array<f32>; // [N, C_out, H_out, W_out] from output_base
+// conv2d_depthwise3x3 reads the input as vec4s (rows of whole vec4s).
+@group(0) @binding(1) var<storage, read> input_vectors: array<vec4<f32>>;
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs.
 // NaN passes through every activation, as in PyTorch (tested on the bits: GL llvmpipe turns a
@@ -237,4 +239,74 @@ fn conv2d_single_channel(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(n
             output[row_base + first_column + j] = activate(select(high[j % 4u], low[j % 4u], j < 4u) + bias_value);
         }
     }
+}
+
+// Depthwise 3x3, stride 1, no dilation (one input channel per group), on input rows of whole
+// vec4s: one output channel x 8 columns per invocation, as conv2d_single_channel, but written
+// without loops. On llvmpipe a load inside a loop is a per-lane loop even when every lane
+// reads the same address; here the 9 weights are loaded once, outside any loop (one scalar
+// load each), and each input row is 3 vec4 loads. Tiles of 8 columns start at column
+// (pad_left % 4) - 4 (or 0), so the 10 input columns of a row start on a vec4 boundary.
+@compute @workgroup_size(64)
+fn conv2d_depthwise3x3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                       @builtin(local_invocation_index) lane: u32) {
+    let block_index = workgroup.x + workgroup.y * groups_launched.x;
+    let tiles_per_plane = params.out_height * params.column_tiles;
+    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let image = min(block_index / (pixel_blocks * params.out_channels), params.batch - 1u);
+    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let lane_in_range = block_index < params.batch * pixel_blocks * params.out_channels && unclamped_tile < tiles_per_plane;
+    let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
+    let out_channel = (block_index / pixel_blocks) % params.out_channels;
+    let in_channel = out_channel / params.out_channels_per_group;
+    let out_row = pixel_tile / params.column_tiles;
+    let phase = i32(params.pad_left % 4u);
+    let first_column = select(phase - 4, 0, phase == 0) + i32((pixel_tile % params.column_tiles) * COLUMN_TILE);
+
+    let w = out_channel * 9u;
+    let w0 = vec3<f32>(weight[w], weight[w + 1u], weight[w + 2u]);
+    let w1 = vec3<f32>(weight[w + 3u], weight[w + 4u], weight[w + 5u]);
+    let w2 = vec3<f32>(weight[w + 6u], weight[w + 7u], weight[w + 8u]);
+    let plane_base = params.input_base + (image * params.in_channels + in_channel) * params.in_height * params.in_width;
+    let top = i32(out_row) - i32(params.pad_top);
+    let first_input = first_column - i32(params.pad_left);
+    var low = vec4<f32>(0.0);
+    var high = vec4<f32>(0.0);
+    let row0 = depthwise_row(plane_base, top, first_input, w0);
+    let row1 = depthwise_row(plane_base, top + 1, first_input, w1);
+    let row2 = depthwise_row(plane_base, top + 2, first_input, w2);
+    low = row0[0] + row1[0] + row2[0];
+    high = row0[1] + row1[1] + row2[1];
+    if (!lane_in_range) {
+        return;
+    }
+    var bias_value = 0.0;
+    if (params.has_bias != 0u) {
+        bias_value = bias[out_channel];
+    }
+    let row_base = params.output_base + ((image * params.out_channels + out_channel) * params.out_height + out_row) * params.out_width;
+    for (var j = 0; j < 8; j++) {
+        let column = first_column + j;
+        if (column >= 0 && column < i32(params.out_width)) {
+            output[row_base + u32(column)] = activate(select(high[j % 4], low[j % 4], j < 4) + bias_value);
+        }
+    }
+}
+
+// One kernel row of conv2d_depthwise3x3: the 8 outputs' sums over the row's 3 taps (`w`), from
+// input columns first..first+9 (first a multiple of 4) of input row `row`; 0 outside the input.
+fn depthwise_row(plane_base: u32, row: i32, first: i32, w: vec3<f32>) -> array<vec4<f32>, 2> {
+    let row_inside = row >= 0 && row < i32(params.in_height);
+    let row_index = (plane_base + u32(select(0, row, row_inside)) * params.in_width) / 4u;
+    let v0 = row_vector(row_index, first, row_inside);
+    let v1 = row_vector(row_index, first + 4, row_inside);
+    let v2 = row_vector(row_index, first + 8, row_inside);
+    let low = fma(vec4<f32>(w.z), vec4<f32>(v0.zw, v1.xy), fma(vec4<f32>(w.y), vec4<f32>(v0.yzw, v1.x), vec4<f32>(w.x) * v0));
+    let high = fma(vec4<f32>(w.z), vec4<f32>(v1.zw, v2.xy), fma(vec4<f32>(w.y), vec4<f32>(v1.yzw, v2.x), vec4<f32>(w.x) * v1));
+    return array<vec4<f32>, 2>(low, high);
+}
+
+fn row_vector(row_index: u32, column: i32, row_inside: bool) -> vec4<f32> {
+    let inside = row_inside && column >= 0 && column < i32(params.in_width);
+    return select(vec4<f32>(0.0), input_vectors[select(0u, row_index + u32(column) / 4u, inside)], inside);
 }

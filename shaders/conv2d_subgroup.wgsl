@@ -10,7 +10,7 @@
 // adapter; sharing the weights this way cuts weight loads per multiply-add by 8.
 // Subgroup builtins need the SUBGROUP feature (naga does not take `enable subgroups;` yet).
 
-// Mirrors `Conv2dParams` in src/ops/conv2d.rs field for field (as in conv2d.wgsl).
+// Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {
     batch: u32,
     in_channels: u32,

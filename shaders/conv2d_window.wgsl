@@ -15,7 +15,7 @@
 // and at most 1 input load per lane per tap for 128 multiply-adds.
 // Subgroup builtins need the SUBGROUP feature (naga does not take `enable subgroups;` yet).
 
-// Mirrors `Conv2dParams` in src/ops/conv2d.rs field for field (as in conv2d.wgsl).
+// Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {
     batch: u32,
     in_channels: u32,
@@ -113,7 +113,7 @@ fn accumulate(t: Tile, w: vec4<f32>, x: vec4<f32>) -> Tile {
 }
 
 // The output column where the tiles start (0 or negative): the one whose input window starts
-// on a vec4 boundary. Mirrors `column_origin` in src/ops/conv2d_window.rs.
+// on a vec4 boundary. Mirrors `origin_shift` in src/ops/conv2d/window.rs.
 fn column_origin() -> i32 {
     if (params.stride_width == 1u) {
         let phase = i32(params.pad_left % 4u);

@@ -168,3 +168,35 @@ fn other_shapes_take_the_general_kernels() {
         assert!(!entry_point.starts_with("conv2d_window"), "{entry_point}");
     }
 }
+
+#[test]
+fn depthwise3x3_matches_reference() {
+    // Depthwise 3x3 at stride 1 on rows of whole vec4s: every padding phase, multipliers 1-3,
+    // widths from one vec4 up; the kernel is portable, so every adapter runs it.
+    let mut rng = Rng::new(0xD3);
+    let paddings = [
+        Padding::Symmetric([1, 1]),
+        Padding::Zero,
+        Padding::Symmetric([2, 2]),
+        Padding::Explicit([0, 3, 1, 2]),
+        Padding::Same,
+        Padding::Symmetric([0, 3]),
+    ];
+    for (index, padding) in paddings.into_iter().enumerate() {
+        let channels = [5, 3, 8, 1, 6, 2][index];
+        let case = Case {
+            batch: 1 + index % 2,
+            in_channels: channels,
+            out_channels: channels * (1 + index % 3),
+            groups: channels,
+            height: 3 + index,
+            width: [4, 8, 12, 20, 28, 16][index],
+            kernel: 3,
+            stride: 1,
+            padding,
+            activation: [Activation::None, Activation::Relu6][index % 2],
+            bias: index % 3 != 1,
+        };
+        assert_eq!(check(&case, &mut rng), "conv2d_depthwise3x3");
+    }
+}

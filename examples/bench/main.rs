@@ -175,7 +175,14 @@ fn main() -> Result<()> {
     );
     println!(
         "{:<14} {:>10} {:>10} {:>12} {:>10} {:>10} {:>12} {:>10}",
-        "workload", "median ms", "min ms", "GPU rate", "record ms", "first ms", "CPU ms", "CPU rate"
+        "workload",
+        "median ms",
+        "min ms",
+        "GPU rate",
+        "record ms",
+        "first ms",
+        "CPU ms",
+        "CPU rate"
     );
     let mut results = Vec::new();
     for workload in selected {

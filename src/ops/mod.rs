@@ -6,6 +6,5 @@ pub mod batch_norm;
 pub(crate) mod batching;
 pub mod concat;
 pub mod conv2d;
-pub(crate) mod conv2d_window;
 pub mod pool2d;
 pub mod projection;

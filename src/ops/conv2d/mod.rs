@@ -1,182 +1,22 @@
-//! conv2d: options, shape validation (shared with the CPU reference) and the GPU dispatch.
-//! A 1x1 kernel with stride 1, no padding and one group goes to the projection GEMM; stride-1
-//! 3x3 and 5x5 kernels on rows of whole vec4s go to `shaders/conv2d_window.wgsl` where
-//! subgroups exist (see `super::conv2d_window`); every other case runs `shaders/conv2d.wgsl`
-//! or `shaders/conv2d_subgroup.wgsl`. Batches larger than one storage binding are split along
-//! N inside the op.
+//! conv2d: the GPU dispatch (options and shape validation are in `geometry.rs`). The common
+//! kernels (1x1, 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2) go to `shaders/conv2d_window.wgsl`
+//! where subgroups exist (`window.rs`); other plain 1x1 convolutions to the projection GEMM;
+//! depthwise 3x3 to `conv2d_depthwise3x3`; everything else to the general kernels of
+//! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`. Batches larger than one storage
+//! binding are split along N inside the op.
+
+mod geometry;
+mod window;
+
+pub use geometry::{Conv2dGeometry, Conv2dOptions};
 
 use super::activation::Activation;
 use super::batching::{batch_chunks, check_fits};
 use super::projection::{record_projection, ProjectionGeometry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
-use crate::shape::{conv_output_len, nchw, nchw_nonempty, require_positive, Padding, Pads};
 use crate::tensor::Tensor;
-
-/// conv2d's parameters (PyTorch's `nn.Conv2d` arguments less the channel counts, which come
-/// from the tensors). `Default` is stride 1, no padding, dilation 1, one group, no activation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Conv2dOptions {
-    pub stride: [usize; 2],
-    pub padding: Padding,
-    pub dilation: [usize; 2],
-    pub groups: usize,
-    /// Applied in the kernel's epilogue, after the bias.
-    pub activation: Activation,
-}
-
-impl Default for Conv2dOptions {
-    fn default() -> Self {
-        Conv2dOptions {
-            stride: [1, 1],
-            padding: Padding::Zero,
-            dilation: [1, 1],
-            groups: 1,
-            activation: Activation::None,
-        }
-    }
-}
-
-/// Every size of one convolution, validated. Built by [`Conv2dGeometry::new`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Conv2dGeometry {
-    pub batch: usize,
-    pub in_channels: usize,
-    pub in_height: usize,
-    pub in_width: usize,
-    pub out_channels: usize,
-    pub out_height: usize,
-    pub out_width: usize,
-    pub groups: usize,
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub dilation: [usize; 2],
-    pub pads: Pads,
-}
-
-impl Conv2dGeometry {
-    /// Validates shapes and options: input `[N, C_in, H, W]`, weight `[C_out, C_in/groups, KH, KW]`,
-    /// bias length `C_out` when present.
-    pub fn new(
-        input: &[usize],
-        weight: &[usize],
-        bias_len: Option<usize>,
-        options: &Conv2dOptions,
-    ) -> Result<Self> {
-        let [batch, in_channels, in_height, in_width] = nchw_nonempty("conv2d input", input)?;
-        let [out_channels, weight_channels, kernel_height, kernel_width] =
-            nchw("conv2d weight [C_out, C_in/groups, KH, KW]", weight)?;
-        let kernel = [kernel_height, kernel_width];
-        require_positive("conv2d kernel size", kernel)?;
-        require_positive("conv2d stride", options.stride)?;
-        require_positive("conv2d dilation", options.dilation)?;
-        let groups = options.groups;
-        for (what, channels) in [("in_channels", in_channels), ("out_channels", out_channels)] {
-            if groups == 0 || channels % groups != 0 {
-                return Err(Error::Parameter {
-                    what: "conv2d groups".into(),
-                    expected: format!("a positive divisor of {what} = {channels}"),
-                    actual: format!("groups = {groups}"),
-                });
-            }
-        }
-        if weight_channels != in_channels / groups {
-            return Err(Error::Shape {
-                what: "conv2d weight".into(),
-                expected: format!(
-                    "[C_out, {}, KH, KW] (in_channels {in_channels} / groups {groups})",
-                    in_channels / groups
-                ),
-                actual: weight.to_vec(),
-            });
-        }
-        if let Some(len) = bias_len.filter(|&len| len != out_channels) {
-            return Err(Error::Shape {
-                what: "conv2d bias".into(),
-                expected: format!("[{out_channels}] (one per output channel)"),
-                actual: vec![len],
-            });
-        }
-        let pads = options
-            .padding
-            .resolve(kernel, options.dilation, options.stride)?;
-        let height = conv_output_len(
-            in_height,
-            pads.top,
-            pads.bottom,
-            kernel_height,
-            options.stride[0],
-            options.dilation[0],
-        );
-        let width = conv_output_len(
-            in_width,
-            pads.left,
-            pads.right,
-            kernel_width,
-            options.stride[1],
-            options.dilation[1],
-        );
-        if height < 1 || width < 1 {
-            return Err(Error::EmptyOutput {
-                op: "conv2d",
-                height,
-                width,
-                reason: format!(
-                    "the dilated kernel {:?} is larger than the padded input {}x{}",
-                    [
-                        options.dilation[0] * (kernel_height - 1) + 1,
-                        options.dilation[1] * (kernel_width - 1) + 1
-                    ],
-                    in_height + pads.top + pads.bottom,
-                    in_width + pads.left + pads.right
-                ),
-            });
-        }
-        Ok(Conv2dGeometry {
-            batch,
-            in_channels,
-            in_height,
-            in_width,
-            out_channels,
-            out_height: height as usize,
-            out_width: width as usize,
-            groups,
-            kernel,
-            stride: options.stride,
-            dilation: options.dilation,
-            pads,
-        })
-    }
-
-    /// `[N, C_out, H_out, W_out]`.
-    pub fn output_shape(&self) -> [usize; 4] {
-        [
-            self.batch,
-            self.out_channels,
-            self.out_height,
-            self.out_width,
-        ]
-    }
-
-    /// Multiply-accumulates of the whole convolution (FLOPs = 2 x MACs).
-    pub fn macs(&self) -> u64 {
-        let per_output = (self.in_channels / self.groups * self.kernel[0] * self.kernel[1]) as u64;
-        self.output_shape()
-            .iter()
-            .map(|&d| d as u64)
-            .product::<u64>()
-            * per_output
-    }
-
-    /// Whether this is a plain channel projection (1x1, stride 1, no padding, one group).
-    pub fn is_projection(&self) -> bool {
-        self.kernel == [1, 1]
-            && self.stride == [1, 1]
-            && self.pads == Pads::default()
-            && self.groups == 1
-    }
-}
 
 /// Mirrors `Conv2dParams` in shaders/conv2d.wgsl (and conv2d_subgroup.wgsl,
 /// conv2d_window.wgsl) field for field.
@@ -275,6 +115,14 @@ const SINGLE_CHANNEL: Variant = Variant {
     channel_tile: 1,
     column_tile: 8,
 };
+/// Depthwise 3x3 at stride 1 on rows of whole vec4s (dwconv3x3 on lavapipe: 3.9 -> 3.2 ms).
+/// Its tiles start `(4 - pad_left % 4) % 4` columns before column 0, where the input window
+/// is vec4-aligned.
+const DEPTHWISE3X3: Variant = Variant {
+    kernel: Kernel::new(Shader::Conv2d, "conv2d_depthwise3x3"),
+    channel_tile: 1,
+    column_tile: 8,
+};
 
 /// The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
 /// channels per group most of the tile would idle (at 16, conv1x1_incep, it measured like the
@@ -285,7 +133,16 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
     if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
         &SUBGROUP
     } else if out_per_group < 4 {
-        &SINGLE_CHANNEL
+        let depthwise3x3 = g.in_channels == g.groups
+            && g.kernel == [3, 3]
+            && g.stride == [1, 1]
+            && g.dilation == [1, 1]
+            && g.in_width.is_multiple_of(4);
+        if depthwise3x3 {
+            &DEPTHWISE3X3
+        } else {
+            &SINGLE_CHANNEL
+        }
     } else {
         &PORTABLE
     }
@@ -293,10 +150,10 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
 
 /// The WGSL entry point that [`conv2d`] runs for `geometry` on `gpu` (for tests, the tour
 /// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups (see
-/// `conv2d_window.rs`), `projection*` for other plain 1x1 convolutions, `conv2d_subgroup`,
+/// `window.rs`), `projection*` for other plain 1x1 convolutions, `conv2d_subgroup`,
 /// `conv2d` or `conv2d_single_channel` otherwise.
 pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
-    if let Some(kernel) = super::conv2d_window::kernel(gpu, geometry) {
+    if let Some(kernel) = window::kernel(gpu, geometry) {
         kernel.entry_point
     } else if geometry.is_projection() {
         super::projection::projection_kernel(gpu, &ProjectionGeometry::conv1x1(geometry))
@@ -319,15 +176,8 @@ pub fn conv2d(
     }
     let bias_len = bias.map(|b| b.len());
     let geometry = Conv2dGeometry::new(input.shape(), weight.shape(), bias_len, options)?;
-    if let Some(kernel) = super::conv2d_window::kernel(gpu, &geometry) {
-        return super::conv2d_window::record(
-            kernel,
-            input,
-            weight,
-            bias,
-            &geometry,
-            options.activation,
-        );
+    if let Some(kernel) = window::kernel(gpu, &geometry) {
+        return window::record(kernel, input, weight, bias, &geometry, options.activation);
     }
     if geometry.is_projection() {
         let projection = ProjectionGeometry::conv1x1(&geometry);
@@ -350,7 +200,12 @@ pub fn conv2d(
     let out_per_group = g.out_channels / g.groups;
     let variant = general_variant(gpu, &g);
     let channel_tiles_per_group = out_per_group.div_ceil(variant.channel_tile);
-    let column_tiles = g.out_width.div_ceil(variant.column_tile);
+    let origin_shift = if std::ptr::eq(variant, &DEPTHWISE3X3) {
+        (4 - g.pads.left % 4) % 4
+    } else {
+        0
+    };
+    let column_tiles = (g.out_width + origin_shift).div_ceil(variant.column_tile);
     let pixel_blocks = (g.out_height * column_tiles).div_ceil(WORKGROUP_SIZE);
     for (first_image, images) in chunks {
         let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);

@@ -5,12 +5,12 @@
 //! x 32 output channels. On Vulkan lavapipe this took conv3x3_r18 from 22 ms (the general
 //! subgroup kernel) to 12 ms; see BENCHMARKS.md.
 
-use super::activation::Activation;
-use super::batching::{batch_chunks, check_fits};
-use super::conv2d::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
+use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
+use crate::ops::activation::Activation;
+use crate::ops::batching::{batch_chunks, check_fits};
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
