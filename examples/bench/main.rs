@@ -56,6 +56,7 @@ pub struct Measured {
     pub first_call_ms: f64,
     pub median_ms: f64,
     pub min_ms: f64,
+    pub max_ms: f64,
     /// Recording the op's commands (CPU side), before the submit.
     pub record_median_ms: f64,
     pub cpu_median_ms: f64,
@@ -105,12 +106,14 @@ fn measure(gpu: &Gpu, workload: &Workload, options: &Options) -> Result<Measured
         cpu_samples.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let min_ms = samples.iter().copied().fold(f64::INFINITY, f64::min);
+    let max_ms = samples.iter().copied().fold(0.0, f64::max);
     Ok(Measured {
         name: workload.name,
         work: workload.work,
         first_call_ms,
         median_ms: median(samples),
         min_ms,
+        max_ms,
         record_median_ms: median(record_samples),
         cpu_median_ms: median(cpu_samples),
     })
@@ -135,10 +138,11 @@ fn write_json(path: &str, gpu: &Gpu, results: &[Measured]) -> std::io::Result<()
             Work::Bytes(_) => format!("\"gbps\": {:.3}", m.rate(m.median_ms)),
         };
         out += &format!(
-            "  {{\"name\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, {rate}, \"first_call_ms\": {:.3}, \"record_ms\": {:.4}, \"cpu_median_ms\": {:.3}}}{}\n",
+            "  {{\"name\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, {rate}, \"first_call_ms\": {:.3}, \"record_ms\": {:.4}, \"cpu_median_ms\": {:.3}}}{}\n",
             json_string(m.name),
             m.median_ms,
             m.min_ms,
+            m.max_ms,
             m.first_call_ms,
             m.record_median_ms,
             m.cpu_median_ms,
