@@ -226,17 +226,23 @@ fn conv2d_single_channel(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(n
             }
         }
     }
-    if (!lane_in_range) {
-        return;
+    if (lane_in_range) {
+        store_single_channel(image, out_channel, out_row, i32(first_column), low, high);
     }
+}
+
+// Adds the bias, activates and stores one channel's 8 columns from `first_column` (those inside
+// the output row).
+fn store_single_channel(image: u32, out_channel: u32, out_row: u32, first_column: i32, low: vec4<f32>, high: vec4<f32>) {
     var bias_value = 0.0;
     if (params.has_bias != 0u) {
         bias_value = bias[out_channel];
     }
     let row_base = params.output_base + ((image * params.out_channels + out_channel) * params.out_height + out_row) * params.out_width;
-    for (var j = 0u; j < COLUMN_TILE; j++) {
-        if (first_column + j < params.out_width) {
-            output[row_base + first_column + j] = activate(select(high[j % 4u], low[j % 4u], j < 4u) + bias_value);
+    for (var j = 0; j < 8; j++) {
+        let column = first_column + j;
+        if (column >= 0 && column < i32(params.out_width)) {
+            output[row_base + u32(column)] = activate(select(high[j % 4], low[j % 4], j < 4) + bias_value);
         }
     }
 }
@@ -270,26 +276,11 @@ fn conv2d_depthwise3x3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
     let plane_base = params.input_base + (image * params.in_channels + in_channel) * params.in_height * params.in_width;
     let top = i32(out_row) - i32(params.pad_top);
     let first_input = first_column - i32(params.pad_left);
-    var low = vec4<f32>(0.0);
-    var high = vec4<f32>(0.0);
     let row0 = depthwise_row(plane_base, top, first_input, w0);
     let row1 = depthwise_row(plane_base, top + 1, first_input, w1);
     let row2 = depthwise_row(plane_base, top + 2, first_input, w2);
-    low = row0[0] + row1[0] + row2[0];
-    high = row0[1] + row1[1] + row2[1];
-    if (!lane_in_range) {
-        return;
-    }
-    var bias_value = 0.0;
-    if (params.has_bias != 0u) {
-        bias_value = bias[out_channel];
-    }
-    let row_base = params.output_base + ((image * params.out_channels + out_channel) * params.out_height + out_row) * params.out_width;
-    for (var j = 0; j < 8; j++) {
-        let column = first_column + j;
-        if (column >= 0 && column < i32(params.out_width)) {
-            output[row_base + u32(column)] = activate(select(high[j % 4], low[j % 4], j < 4) + bias_value);
-        }
+    if (lane_in_range) {
+        store_single_channel(image, out_channel, out_row, first_column, row0[0] + row1[0] + row2[0], row0[1] + row1[1] + row2[1]);
     }
 }
 
