@@ -250,6 +250,7 @@ fn average_divisor(tile: RowTile) -> vec4<u32> {
 @group(0) @binding(2) var<storage, read_write> output_vectors: array<vec4<f32>>;
 
 const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in pool2d.rs)
+const VECTOR_ROWS: u32 = 4u;  // output rows per invocation (`VECTOR_ROWS` in pool2d.rs)
 
 // Tiles whose windows start at input columns 8 * tile (tile = first_tile, first_tile + 1): the
 // vec4 index of that column in the plane's first row, the first output vec4 and the input rows.
@@ -263,20 +264,37 @@ struct VectorTiles {
     rows: Span,
 }
 
-fn vector_tiles(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> VectorTiles {
-    var tiles: VectorTiles;
+// Where one invocation works: VECTOR_ROWS consecutive output rows of one plane (rows past the
+// plane's end are skipped), tiles first_tile and first_tile + 1 of each. Several rows per
+// invocation spread llvmpipe's per-invocation set-up (its integer divisions included) over
+// more outputs.
+struct VectorBlock {
+    plane_valid: bool,
+    plane: u32,
+    first_row: u32,
+    first_tile: u32,
+}
+
+fn vector_block(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> VectorBlock {
     let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
-    let row_tiles = params.out_width / COLUMN_TILE;
-    let row_groups = (row_tiles + VECTOR_TILES - 1u) / VECTOR_TILES;
-    let output_row = index / row_groups; // over all planes
-    let plane = output_row / params.out_height;
-    tiles.valid = plane < params.planes;
-    tiles.first_tile = (index - output_row * row_groups) * VECTOR_TILES;
-    tiles.second = tiles.first_tile + 1u < row_tiles;
-    tiles.row_start = i32((output_row - plane * params.out_height) * params.stride_height) - i32(params.pad_top);
+    let row_groups = (params.out_width / COLUMN_TILE + VECTOR_TILES - 1u) / VECTOR_TILES;
+    let row_block = index / row_groups; // over all planes
+    let blocks_per_plane = (params.out_height + VECTOR_ROWS - 1u) / VECTOR_ROWS;
+    let plane = row_block / blocks_per_plane;
+    return VectorBlock(plane < params.planes, plane, (row_block - plane * blocks_per_plane) * VECTOR_ROWS,
+        (index - row_block * row_groups) * VECTOR_TILES);
+}
+
+fn vector_tiles(block: VectorBlock, row_offset: u32) -> VectorTiles {
+    var tiles: VectorTiles;
+    let row = block.first_row + row_offset;
+    tiles.valid = block.plane_valid && row < params.out_height;
+    tiles.first_tile = block.first_tile;
+    tiles.second = tiles.first_tile + 1u < params.out_width / COLUMN_TILE;
+    tiles.row_start = i32(row * params.stride_height) - i32(params.pad_top);
     tiles.rows = window_span(tiles.row_start, params.kernel_height, params.dilation_height, params.in_height);
-    tiles.first_vector = (params.input_base + plane * params.in_height * params.in_width) / 4u + 2u * tiles.first_tile;
-    tiles.output_vector = (params.output_base + output_row * params.out_width) / 4u + tiles.first_tile;
+    tiles.first_vector = (params.input_base + block.plane * params.in_height * params.in_width) / 4u + 2u * tiles.first_tile;
+    tiles.output_vector = (params.output_base + (block.plane * params.out_height + row) * params.out_width) / 4u + tiles.first_tile;
     return tiles;
 }
 
@@ -305,7 +323,14 @@ fn fold_k3s2p1(best: vec4<f32>, left: f32, a: vec4<f32>, b: vec4<f32>) -> vec4<f
 @compute @workgroup_size(64)
 fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32) {
-    let tiles = vector_tiles(workgroup, groups_launched, lane);
+    let block = vector_block(workgroup, groups_launched, lane);
+    max_k3s2p1_row(vector_tiles(block, 0u));
+    max_k3s2p1_row(vector_tiles(block, 1u));
+    max_k3s2p1_row(vector_tiles(block, 2u));
+    max_k3s2p1_row(vector_tiles(block, 3u));
+}
+
+fn max_k3s2p1_row(tiles: VectorTiles) {
     if (!tiles.valid) {
         return;
     }
@@ -329,7 +354,14 @@ fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
 @compute @workgroup_size(64)
 fn avg_pool2d_k2s2_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                         @builtin(local_invocation_index) lane: u32) {
-    let tiles = vector_tiles(workgroup, groups_launched, lane);
+    let block = vector_block(workgroup, groups_launched, lane);
+    avg_k2s2_row(vector_tiles(block, 0u));
+    avg_k2s2_row(vector_tiles(block, 1u));
+    avg_k2s2_row(vector_tiles(block, 2u));
+    avg_k2s2_row(vector_tiles(block, 3u));
+}
+
+fn avg_k2s2_row(tiles: VectorTiles) {
     if (!tiles.valid) {
         return;
     }

@@ -295,6 +295,8 @@ const COLUMN_TILE: usize = 4;
 
 /// 4-output tiles per invocation of the vec4 entry points (`VECTOR_TILES` in pool2d.wgsl).
 const VECTOR_TILES: usize = 2;
+/// Output rows per invocation of the vec4 entry points (`VECTOR_ROWS` in pool2d.wgsl).
+const VECTOR_ROWS: usize = 4;
 
 /// The entry point for `g` and its grid: a vec4 one where the geometry has one (a row length
 /// that is a multiple of 8 and an output row of half of it, with kernel 3 / stride 2 / padding 1
@@ -310,11 +312,12 @@ fn windowed_entry(
         ("avg_pool2d", 2, 2, 0) if rows_fit => Some("avg_pool2d_k2s2_vec4"),
         _ => None,
     };
-    let row_invocations = match vector {
-        Some(_) => g.out_width.div_ceil(COLUMN_TILE * VECTOR_TILES),
-        None => g.out_width.div_ceil(COLUMN_TILE),
+    let per_plane = match vector {
+        Some(_) => {
+            g.out_height.div_ceil(VECTOR_ROWS) * g.out_width.div_ceil(COLUMN_TILE * VECTOR_TILES)
+        }
+        None => g.out_height * g.out_width.div_ceil(COLUMN_TILE),
     };
-    let per_plane = g.out_height * row_invocations;
     let workgroups = move |planes: usize| (planes * per_plane).div_ceil(WORKGROUP_SIZE);
     (vector.unwrap_or(general), workgroups)
 }
