@@ -318,35 +318,55 @@ fn fold_k3s2p1(best: vec4<f32>, left: f32, a: vec4<f32>, b: vec4<f32>) -> vec4<f
     return fold_maximum4(folded, vec4<f32>(a.y, a.w, b.y, b.w));
 }
 
-// Max pooling with kernel_width 3, stride_width 2, pad_left 1 (ResNet's stem); the row's first
-// tile has the padding on its left.
+// Max pooling with kernel 3, stride 2, padding 1 in both directions (ResNet's stem); the row's
+// first tile has the padding on its left. The 4 output rows of an invocation read 9 input rows
+// (neighbouring windows share a row), each folded across once: rows first, then columns would
+// change nothing, as max takes the first of equals and the last NaN either way.
 @compute @workgroup_size(64)
 fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32) {
     let block = vector_block(workgroup, groups_launched, lane);
-    max_k3s2p1_row(vector_tiles(block, 0u));
-    max_k3s2p1_row(vector_tiles(block, 1u));
-    max_k3s2p1_row(vector_tiles(block, 2u));
-    max_k3s2p1_row(vector_tiles(block, 3u));
-}
-
-fn max_k3s2p1_row(tiles: VectorTiles) {
-    if (!tiles.valid) {
+    if (!block.plane_valid) {
         return;
     }
-    var first = vec4<f32>(negative_infinity());
-    var second = first;
+    let tiles = vector_tiles(block, 0u);
+    let top = i32(block.first_row * 2u) - 1;
+    let r0 = row_maxima(tiles, top);
+    let r1 = row_maxima(tiles, top + 1);
+    let r2 = row_maxima(tiles, top + 2);
+    let r3 = row_maxima(tiles, top + 3);
+    let r4 = row_maxima(tiles, top + 4);
+    let r5 = row_maxima(tiles, top + 5);
+    let r6 = row_maxima(tiles, top + 6);
+    let r7 = row_maxima(tiles, top + 7);
+    let r8 = row_maxima(tiles, top + 8);
+    store_window_maxima(vector_tiles(block, 0u), r0, r1, r2);
+    store_window_maxima(vector_tiles(block, 1u), r2, r3, r4);
+    store_window_maxima(vector_tiles(block, 2u), r4, r5, r6);
+    store_window_maxima(vector_tiles(block, 3u), r6, r7, r8);
+}
+
+// The 3-tap maxima along input row `row` of both tiles' windows; -inf for a row outside the
+// input (padding never takes part).
+fn row_maxima(tiles: VectorTiles, row: i32) -> array<vec4<f32>, 2> {
+    let inside = row >= 0 && row < i32(params.in_height);
+    let index = tiles.first_vector + u32(select(0, row, inside)) * params.in_width / 4u;
     let has_left = tiles.first_tile > 0u;
-    for (var r = 0u; r < tiles.rows.count; r++) {
-        let row = tiles.first_vector + (tiles.rows.first + r * tiles.rows.step) * params.in_width / 4u;
-        let left = select(negative_infinity(), input_vectors[row - select(0u, 1u, has_left)].w, has_left);
-        let a = input_vectors[row];
-        let b = input_vectors[row + 1u];
-        first = fold_k3s2p1(first, left, a, b);
-        let next = row + select(0u, 2u, tiles.second); // a missing tile reads A, B again
-        second = fold_k3s2p1(second, b.w, input_vectors[next], input_vectors[next + 1u]);
+    let left = select(negative_infinity(), input_vectors[index - select(0u, 1u, has_left)].w, has_left);
+    let a = input_vectors[index];
+    let b = input_vectors[index + 1u];
+    let next = index + select(0u, 2u, tiles.second); // a missing tile reads A, B again
+    let none = vec4<f32>(negative_infinity());
+    return array<vec4<f32>, 2>(select(none, fold_k3s2p1(none, left, a, b), inside),
+        select(none, fold_k3s2p1(none, b.w, input_vectors[next], input_vectors[next + 1u]), inside));
+}
+
+fn store_window_maxima(tiles: VectorTiles, a: array<vec4<f32>, 2>, b: array<vec4<f32>, 2>, c: array<vec4<f32>, 2>) {
+    if (tiles.valid) {
+        let none = vec4<f32>(negative_infinity());
+        store_vector_tiles(tiles, fold_maximum4(fold_maximum4(fold_maximum4(none, a[0]), b[0]), c[0]),
+            fold_maximum4(fold_maximum4(fold_maximum4(none, a[1]), b[1]), c[1]));
     }
-    store_vector_tiles(tiles, first, second);
 }
 
 // Average pooling with kernel_width 2, stride_width 2, pad_left 0: taps (A.x A.y), (A.z A.w),

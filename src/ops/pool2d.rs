@@ -298,6 +298,12 @@ const VECTOR_TILES: usize = 2;
 /// Output rows per invocation of the vec4 entry points (`VECTOR_ROWS` in pool2d.wgsl).
 const VECTOR_ROWS: usize = 4;
 
+/// The vec4 max pool shares input rows between its windows: it needs kernel 3, stride 2,
+/// padding 1 and no dilation down the columns as well.
+fn max_3x3s2p1_rows(g: &Pool2dGeometry) -> bool {
+    g.kernel[0] == 3 && g.stride[0] == 2 && g.padding[0] == 1 && g.dilation[0] == 1
+}
+
 /// The entry point for `g` and its grid: a vec4 one where the geometry has one (a row length
 /// that is a multiple of 8 and an output row of half of it, with kernel 3 / stride 2 / padding 1
 /// for max or kernel 2 / stride 2 / no padding for avg along the row), else the general one.
@@ -308,7 +314,9 @@ fn windowed_entry(
     let rows_fit =
         g.in_width.is_multiple_of(8) && g.out_width * 2 == g.in_width && g.dilation[1] == 1;
     let vector = match (general, g.kernel[1], g.stride[1], g.padding[1]) {
-        ("max_pool2d", 3, 2, 1) if rows_fit => Some("max_pool2d_k3s2p1_vec4"),
+        ("max_pool2d", 3, 2, 1) if rows_fit && max_3x3s2p1_rows(g) => {
+            Some("max_pool2d_k3s2p1_vec4")
+        }
         ("avg_pool2d", 2, 2, 0) if rows_fit => Some("avg_pool2d_k2s2_vec4"),
         _ => None,
     };
