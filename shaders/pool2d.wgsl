@@ -7,7 +7,7 @@
 // they touch is swept once, every value feeding the windows it belongs to (on the software
 // adapters an invocation costs more than its loads, so fewer, fuller invocations win). Two common
 // shapes (k3 s2 p1 max, k2 s2 avg along rows whose length is a multiple of 8) have vec4
-// variants with 8 outputs per invocation and fixed swizzles (see "Vector variants"). Adaptive
+// variants with 8 outputs x 4 rows per invocation and fixed swizzles ("Vector variants"). Adaptive
 // and global pools are in adaptive_pool2d.wgsl.
 // NaN: a NaN in the window makes the result NaN (PyTorch); the test is on the bits, so no
 // fast-math assumption can drop it.
@@ -41,13 +41,9 @@ const WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;  // [N, C, H_out, W_out]
 @group(0) @binding(3) var<storage, read_write> indices: array<u32>; // [N, C, H_out, W_out]
 
-fn negative_infinity() -> f32 {
-    return bitcast<f32>(0xff800000u);
-}
+fn negative_infinity() -> f32 { return bitcast<f32>(0xff800000u); }
 
-fn is_nan(value: f32) -> bool {
-    return (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
-}
+fn is_nan(value: f32) -> bool { return (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u; }
 
 // The in-bounds taps of a window along one axis: positions first + t * step for t < count.
 struct Span {
@@ -75,7 +71,6 @@ fn window_span(start: i32, kernel: u32, dilation: u32, size: u32) -> Span {
     let count = max(end_tap, first_tap) - first_tap;
     return Span(u32(start + i32(first_tap * dilation)), count, dilation);
 }
-
 
 const COLUMN_TILE: u32 = 4u;
 
@@ -240,20 +235,18 @@ fn average_divisor(tile: RowTile) -> vec4<u32> {
     return vec4<u32>(tile.rows.count) * tile.count;
 }
 
-// Vector variants for two common shapes, where the input row length is a multiple of 8, the
-// output row is half of it and both bases are multiples of 4. An invocation owns 8 consecutive
-// outputs of a row (two 4-output tiles; a row of 4k outputs ends in a single tile), reads each
-// input row as whole vec4s (on llvmpipe a load costs per lane, whatever its width), gathers the
-// windows' taps with fixed swizzles and writes vec4s. Rows, padding and divisors stay general;
-// taps fold in the order above, so the results are the same bits.
+// Vector variants for two common shapes (input rows a multiple of 8 long, output rows half
+// that, bases multiples of 4): an invocation owns 8 consecutive outputs (two 4-output tiles; a
+// row of 4k outputs ends in a single tile) of VECTOR_ROWS rows, reads input rows as whole vec4s
+// and takes the taps with fixed swizzles. Same bits as the general kernels.
 @group(0) @binding(1) var<storage, read> input_vectors: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> output_vectors: array<vec4<f32>>;
 
 const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in pool2d.rs)
 const VECTOR_ROWS: u32 = 4u;  // output rows per invocation (`VECTOR_ROWS` in pool2d.rs)
 
-// Tiles whose windows start at input columns 8 * tile (tile = first_tile, first_tile + 1): the
-// vec4 index of that column in the plane's first row, the first output vec4 and the input rows.
+// One output row's tiles first_tile and first_tile + 1 (windows from input column 8 * tile):
+// the vec4 index of that column in the plane's first row, the first output vec4, the rows.
 struct VectorTiles {
     valid: bool,
     first_tile: u32,
@@ -264,10 +257,8 @@ struct VectorTiles {
     rows: Span,
 }
 
-// Where one invocation works: VECTOR_ROWS consecutive output rows of one plane (rows past the
-// plane's end are skipped), tiles first_tile and first_tile + 1 of each. Several rows per
-// invocation spread llvmpipe's per-invocation set-up (its integer divisions included) over
-// more outputs.
+// Where one invocation works: VECTOR_ROWS output rows of one plane (those past its end are
+// skipped), which spreads llvmpipe's per-invocation set-up over more outputs.
 struct VectorBlock {
     plane_valid: bool,
     plane: u32,
@@ -318,10 +309,9 @@ fn fold_k3s2p1(best: vec4<f32>, left: f32, a: vec4<f32>, b: vec4<f32>) -> vec4<f
     return fold_maximum4(folded, vec4<f32>(a.y, a.w, b.y, b.w));
 }
 
-// Max pooling with kernel 3, stride 2, padding 1 in both directions (ResNet's stem); the row's
-// first tile has the padding on its left. The 4 output rows of an invocation read 9 input rows
-// (neighbouring windows share a row), each folded across once: rows first, then columns would
-// change nothing, as max takes the first of equals and the last NaN either way.
+// Max pooling with kernel 3, stride 2, padding 1 both ways (ResNet's stem): the 4 output rows
+// read 9 input rows (windows share rows), each folded across once; folding rows first changes
+// no bit, as max keeps the first of equals and the last NaN either way.
 @compute @workgroup_size(64)
 fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32) {
@@ -346,8 +336,7 @@ fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
     store_window_maxima(vector_tiles(block, 3u), r6, r7, r8);
 }
 
-// The 3-tap maxima along input row `row` of both tiles' windows; -inf for a row outside the
-// input (padding never takes part).
+// Both tiles' 3-tap maxima along input row `row`; -inf for a row outside the input.
 fn row_maxima(tiles: VectorTiles, row: i32) -> array<vec4<f32>, 2> {
     let inside = row >= 0 && row < i32(params.in_height);
     let index = tiles.first_vector + u32(select(0, row, inside)) * params.in_width / 4u;
@@ -369,8 +358,7 @@ fn store_window_maxima(tiles: VectorTiles, a: array<vec4<f32>, 2>, b: array<vec4
     }
 }
 
-// Average pooling with kernel_width 2, stride_width 2, pad_left 0: taps (A.x A.y), (A.z A.w),
-// (B.x B.y), (B.z B.w), never clipped, so each window has 2 columns.
+// Average pooling, width 2 / stride 2 / no pad: taps (A.x A.y) (A.z A.w) (B.x B.y) (B.z B.w).
 @compute @workgroup_size(64)
 fn avg_pool2d_k2s2_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                         @builtin(local_invocation_index) lane: u32) {
