@@ -1,6 +1,6 @@
-// conv2d_window: conv2d (semantics and layouts as in conv2d.wgsl) for square 3x3 and 5x5
-// kernels with stride 1 and no dilation, on adapters with subgroups of at least 8 invocations,
-// when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0).
+// conv2d_window: conv2d (semantics and layouts as in conv2d.wgsl) for the common kernels (1x1,
+// 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2; no dilation) on adapters with subgroups of at
+// least 8 invocations, when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights` to
 // [groups, C_in/groups * KH * KW, padded_channels] (padded_channels = channel_tiles_per_group x
 // 32, zeros past the group's channels), so the 32 channels of one tap are 8 vec4s; bias [C_out];
@@ -8,8 +8,8 @@
 // Thread mapping: one invocation computes 4 consecutive output columns x 32 output channels
 // (eight 4x4 matrices); a workgroup covers 64 such tiles of one output plane. Tiles start at
 // column `column_origin` (pad_left % 4, minus 4 when that is not 0), so each tile's input
-// window starts on a vec4 boundary: one kernel row costs 2 vec4 loads (3 taps) or 2-3 (5 taps),
-// and the taps are swizzles of them. Lane l of each subgroup loads the 4 weights of channels
+// window starts on a vec4 boundary: one kernel row costs 2-4 vec4 loads and the taps are
+// swizzles of them. Lane l of each subgroup loads the 4 weights of channels
 // 4l..4l+3 of a tap (one vec4) and subgroupBroadcast hands them to every lane. On a CPU adapter
 // a load whose address differs per lane is the expensive operation; this keeps 1 weight load
 // and at most 1 input load per lane per tap for 128 multiply-adds.
@@ -56,7 +56,7 @@ const CHANNEL_TILE: u32 = 32u;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;         // [N, C_out, H_out, W_out] from output_base
 // pack_weights binds the original weights and the packed buffer instead.
 @group(0) @binding(1) var<storage, read> weight: array<f32>;               // [C_out, C_in/groups, KH, KW]
-@group(0) @binding(2) var<storage, read_write> packed: array<f32>;         // [groups, taps, padded_channels]
+@group(0) @binding(2) var<storage, read_write> packed: array<vec4<f32>>;   // [groups, taps, padded_channels / 4]
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs; NaN passes through
 // (tested on the bits: GL llvmpipe turns a max or a compare-and-select with NaN into a number).
@@ -72,24 +72,32 @@ fn activate(value: vec4<f32>) -> vec4<f32> {
     return select(result, value, nan);
 }
 
-// One thread per packed element; channels past the group's end get 0.
+// One invocation per 4 packed channels of one tap, tap fastest across lanes (neighbouring
+// lanes read neighbouring weights); channels past the group's end get 0. Only the workgroup
+// index is divided (the same for every lane: on llvmpipe a per-lane division is 8 scalar
+// divides). Grid: groups x channel quads x blocks of 64 taps.
 @compute @workgroup_size(64)
 fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                 @builtin(local_invocation_index) lane: u32) {
-    let index = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    let block = workgroup.x + workgroup.y * groups_launched.x;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
-    let padded_channels = params.channel_tiles_per_group * CHANNEL_TILE;
-    if (index >= params.groups * taps * padded_channels) {
+    let tap_blocks = (taps + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let quads = params.channel_tiles_per_group * CHANNEL_TILE / 4u;
+    let tap = (block % tap_blocks) * WORKGROUP_SIZE + lane;
+    let quad = (block / tap_blocks) % quads;
+    let group = block / (tap_blocks * quads);
+    if (group >= params.groups || tap >= taps) {
         return;
     }
-    let channel = index % padded_channels;
-    let tap = (index / padded_channels) % taps;
-    let group = index / (padded_channels * taps);
-    var value = 0.0;
-    if (channel < params.out_channels_per_group) {
-        value = weight[((group * params.out_channels_per_group + channel) * taps) + tap];
-    }
-    packed[index] = value;
+    let channel = 4u * quad;
+    let row = (group * params.out_channels_per_group + channel) * taps + tap;
+    var values = vec4<f32>(0.0);
+    let last = params.out_channels_per_group;
+    if (channel < last) { values.x = weight[row]; }
+    if (channel + 1u < last) { values.y = weight[row + taps]; }
+    if (channel + 2u < last) { values.z = weight[row + 2u * taps]; }
+    if (channel + 3u < last) { values.w = weight[row + 3u * taps]; }
+    packed[(group * taps + tap) * quads + quad] = values;
 }
 
 // The accumulators: column j of m_i holds channels 4i..4i+3 of the tile's output column j.

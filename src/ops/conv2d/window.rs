@@ -89,7 +89,10 @@ pub(crate) fn record(
         column_tiles: column_tiles as u32,
         ..Conv2dParams::new(g, images, bias.is_some(), activation)
     };
-    let pack_groups = packed_len.div_ceil(WORKGROUP_SIZE) as u32;
+    // pack_weights: groups x channel quads x blocks of 64 taps (see the shader).
+    let pack_groups =
+        (g.groups * taps.div_ceil(WORKGROUP_SIZE) * channel_tiles_per_group * CHANNEL_TILE / 4)
+            as u32;
     let views = [weight.view(), packed.view()];
     gpu.dispatch(PACK, &params_for(g.batch), &views, pack_groups)?;
 
