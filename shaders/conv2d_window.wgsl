@@ -141,6 +141,7 @@ struct Place {
     // whether the tile's first tap sits one column further (odd pad_left).
     first_input: i32,
     odd: bool,
+    top: i32, // the input row of the tile's first kernel row (negative in the padding)
     in_range: bool,
     group: u32,
     tile_channel: u32,
@@ -168,6 +169,7 @@ fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
         first_column,
         first_column * i32(params.stride_width) - i32(params.pad_left) - i32(odd),
         odd,
+        i32((pixel_tile / params.column_tiles) * params.stride_height) - i32(params.pad_top),
         block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
         group,
         tile_channel,
@@ -194,8 +196,10 @@ fn load_vec4(row: InputRow, column: i32) -> vec4<f32> {
 }
 
 // One kernel row of a 3x3 kernel: input columns first..first+5 feed the 3 taps.
-fn row3(t: Tile, plane_index: u32, row_number: i32, first: i32, weight_index: u32, step: u32) -> Tile {
+fn row3(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32) -> Tile {
     let row = input_row(plane_index, row_number);
+    let first = at.first_input;
+    let step = at.weight_step;
     let v0 = load_vec4(row, first);
     let v1 = load_vec4(row, first + 4);
     var u = accumulate(t, packed_weight[weight_index], v0);
@@ -204,8 +208,10 @@ fn row3(t: Tile, plane_index: u32, row_number: i32, first: i32, weight_index: u3
 }
 
 // One kernel row of a 5x5 kernel: input columns first..first+7 feed the 5 taps.
-fn row5(t: Tile, plane_index: u32, row_number: i32, first: i32, weight_index: u32, step: u32) -> Tile {
+fn row5(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32) -> Tile {
     let row = input_row(plane_index, row_number);
+    let first = at.first_input;
+    let step = at.weight_step;
     let v0 = load_vec4(row, first);
     let v1 = load_vec4(row, first + 4);
     var u = accumulate(t, packed_weight[weight_index], v0);
@@ -231,8 +237,9 @@ fn stride2_input(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, q: 
 }
 
 // One kernel row of a 3x3 stride-2 kernel: window elements 0..9.
-fn row3_stride2(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32, step: u32) -> Tile {
+fn row3_stride2(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32) -> Tile {
     let row = input_row(plane_index, row_number);
+    let step = at.weight_step;
     let v0 = load_vec4(row, at.first_input);
     let v1 = load_vec4(row, at.first_input + 4);
     let v2 = load_vec4(row, at.first_input + 8);
@@ -243,8 +250,9 @@ fn row3_stride2(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_in
 }
 
 // One kernel row of a 7x7 stride-2 kernel: window elements 0..13.
-fn row7_stride2(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32, step: u32) -> Tile {
+fn row7_stride2(t: Tile, plane_index: u32, row_number: i32, at: Place, weight_index: u32) -> Tile {
     let row = input_row(plane_index, row_number);
+    let step = at.weight_step;
     let v0 = load_vec4(row, at.first_input);
     let v1 = load_vec4(row, at.first_input + 4);
     let v2 = load_vec4(row, at.first_input + 8);
@@ -330,17 +338,14 @@ fn plane_index(at: Place, c: u32) -> u32 {
 fn conv2d_window3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
-    let first = at.first_input;
-    let top = i32(at.out_row) - i32(params.pad_top);
     var weight_index = at.weight_index;
-    let step = at.weight_step;
     var t: Tile;
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         let plane = plane_index(at, c);
-        t = row3(t, plane, top, first, weight_index, step);
-        t = row3(t, plane, top + 1, first, weight_index + 3u * step, step);
-        t = row3(t, plane, top + 2, first, weight_index + 6u * step, step);
-        weight_index += 9u * step;
+        t = row3(t, plane, at.top, at, weight_index);
+        t = row3(t, plane, at.top + 1, at, weight_index + 3u * at.weight_step);
+        t = row3(t, plane, at.top + 2, at, weight_index + 6u * at.weight_step);
+        weight_index += 9u * at.weight_step;
     }
     store_tile(t, at);
 }
@@ -349,19 +354,16 @@ fn conv2d_window3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
 fn conv2d_window5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
-    let first = at.first_input;
-    let top = i32(at.out_row) - i32(params.pad_top);
     var weight_index = at.weight_index;
-    let step = at.weight_step;
     var t: Tile;
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         let plane = plane_index(at, c);
-        t = row5(t, plane, top, first, weight_index, step);
-        t = row5(t, plane, top + 1, first, weight_index + 5u * step, step);
-        t = row5(t, plane, top + 2, first, weight_index + 10u * step, step);
-        t = row5(t, plane, top + 3, first, weight_index + 15u * step, step);
-        t = row5(t, plane, top + 4, first, weight_index + 20u * step, step);
-        weight_index += 25u * step;
+        t = row5(t, plane, at.top, at, weight_index);
+        t = row5(t, plane, at.top + 1, at, weight_index + 5u * at.weight_step);
+        t = row5(t, plane, at.top + 2, at, weight_index + 10u * at.weight_step);
+        t = row5(t, plane, at.top + 3, at, weight_index + 15u * at.weight_step);
+        t = row5(t, plane, at.top + 4, at, weight_index + 20u * at.weight_step);
+        weight_index += 25u * at.weight_step;
     }
     store_tile(t, at);
 }
@@ -370,16 +372,14 @@ fn conv2d_window5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
 fn conv2d_window3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
-    let top = i32(at.out_row * 2u) - i32(params.pad_top);
     var weight_index = at.weight_index;
-    let step = at.weight_step;
     var t: Tile;
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         let plane = plane_index(at, c);
-        t = row3_stride2(t, plane, top, at, weight_index, step);
-        t = row3_stride2(t, plane, top + 1, at, weight_index + 3u * step, step);
-        t = row3_stride2(t, plane, top + 2, at, weight_index + 6u * step, step);
-        weight_index += 9u * step;
+        t = row3_stride2(t, plane, at.top, at, weight_index);
+        t = row3_stride2(t, plane, at.top + 1, at, weight_index + 3u * at.weight_step);
+        t = row3_stride2(t, plane, at.top + 2, at, weight_index + 6u * at.weight_step);
+        weight_index += 9u * at.weight_step;
     }
     store_tile(t, at);
 }
@@ -389,13 +389,11 @@ fn conv2d_window3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
 fn conv2d_window7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
-    let top = i32(at.out_row * 2u) - i32(params.pad_top);
     var weight_index = at.weight_index;
-    let step = at.weight_step;
     var t: Tile;
     for (var r = 0u; r < params.in_channels_per_group * 7u; r++) {
-        t = row7_stride2(t, plane_index(at, r / 7u), top + i32(r % 7u), at, weight_index, step);
-        weight_index += 7u * step;
+        t = row7_stride2(t, plane_index(at, r / 7u), at.top + i32(r % 7u), at, weight_index);
+        weight_index += 7u * at.weight_step;
     }
     store_tile(t, at);
 }

@@ -93,13 +93,16 @@ const WORKGROUP_SIZE: usize = 64;
 /// Fewest output channels (per group) for which the subgroup kernel's 32-channel tile pays.
 pub(crate) const SUBGROUP_MIN_CHANNELS: usize = 8;
 
-/// The two kernels: output channels x output columns per invocation, and the entry point.
+/// A general kernel: its entry point and what one invocation covers.
 struct Variant {
     kernel: Kernel,
     channel_tile: usize,
     column_tile: usize,
     /// Output rows per invocation.
     row_tile: usize,
+    /// Whether the tile grid starts where each tile's input window is vec4-aligned (as in the
+    /// window kernels: `window::origin_shift`).
+    aligned_windows: bool,
 }
 
 const PORTABLE: Variant = Variant {
@@ -107,27 +110,30 @@ const PORTABLE: Variant = Variant {
     channel_tile: 8,
     column_tile: 8,
     row_tile: 1,
+    aligned_windows: false,
 };
 const SUBGROUP: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2dSubgroup, "conv2d_subgroup"),
     channel_tile: 32,
     column_tile: 4,
     row_tile: 1,
+    aligned_windows: false,
 };
 const SINGLE_CHANNEL: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2d, "conv2d_single_channel"),
     channel_tile: 1,
     column_tile: 8,
     row_tile: 1,
+    aligned_windows: false,
 };
 /// Depthwise 3x3 at stride 1 on rows of whole vec4s, 8 columns x 4 rows per invocation
-/// (dwconv3x3 on lavapipe: 3.9 -> 2.0 ms). Its tiles start `(4 - pad_left % 4) % 4` columns
-/// before column 0, where the input window is vec4-aligned.
+/// (dwconv3x3 on lavapipe: 3.9 -> 2.0 ms).
 const DEPTHWISE3X3: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2d, "conv2d_depthwise3x3"),
     channel_tile: 1,
     column_tile: 8,
     row_tile: 4,
+    aligned_windows: true,
 };
 
 /// The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
@@ -206,8 +212,8 @@ pub fn conv2d(
     let out_per_group = g.out_channels / g.groups;
     let variant = general_variant(gpu, &g);
     let channel_tiles_per_group = out_per_group.div_ceil(variant.channel_tile);
-    let origin_shift = if std::ptr::eq(variant, &DEPTHWISE3X3) {
-        (4 - g.pads.left % 4) % 4
+    let origin_shift = if variant.aligned_windows {
+        window::origin_shift(&g)
     } else {
         0
     };
