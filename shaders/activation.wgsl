@@ -29,19 +29,27 @@ fn is_negative(bits: vec4<u32>) -> vec4<bool> {
     return bits >= vec4<u32>(0x80000000u) & bits <= vec4<u32>(0xff800000u);
 }
 
+// Above +0.0 (subnormals, +inf and positive NaN included) or a negative NaN: where leaky_relu
+// keeps x.
+fn keeps_leaky_value(bits: vec4<u32>) -> vec4<bool> {
+    return (bits >= vec4<u32>(1u) & bits <= vec4<u32>(0x7fffffffu)) | bits > vec4<u32>(0xff800000u);
+}
+
 // 6.0 up to +inf (positive floats order like their bits).
 fn is_at_least_six(bits: vec4<u32>) -> vec4<bool> {
     return bits >= vec4<u32>(0x40c00000u) & bits <= vec4<u32>(0x7f800000u);
 }
 
 // Codes mirror `Activation::code` in src/ops/activation.rs; 0 is the identity. leaky_relu is
-// PyTorch's `x > 0 ? x : x * slope`, NaN-safe as both sides give NaN.
+// PyTorch's `x > 0 ? x : x * slope`, with the test on the bits: NaN passes through unchanged, and
+// a positive subnormal too on GPUs that flush subnormals in float comparisons (NVIDIA's Vulkan
+// driver does; x * slope of a negative subnormal may still flush to -0 there, as WGSL allows).
 fn activate(x: vec4<f32>) -> vec4<f32> {
     let bits = bitcast<vec4<u32>>(x);
     switch params.activation {
         case 1u: { return select(x, vec4<f32>(0.0), is_negative(bits)); }
         case 2u: { return select(select(x, vec4<f32>(6.0), is_at_least_six(bits)), vec4<f32>(0.0), is_negative(bits)); }
-        case 3u: { return select(x * params.slope, x, x > vec4<f32>(0.0)); }
+        case 3u: { return select(x * params.slope, x, keeps_leaky_value(bits)); }
         default: { return x; }
     }
 }
