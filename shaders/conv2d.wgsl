@@ -4,7 +4,7 @@
 // output [N, C_out, H_out, W_out], all row-major float32.
 // Thread mapping: one invocation computes a register tile of 8 output channels (of one group)
 // x 8 consecutive output columns of one output row, held as four 4x4 matrices. A workgroup
-// covers 64 such tiles of one output plane for one channel tile, so every lane reads the same
+// covers 16 such tiles of one output plane for one channel tile, so every lane reads the same
 // weights; workgroups are numbered with the pixel block fastest, then the channel tile, then
 // the image. This is the portable kernel (GL has no subgroups) and the one for few channels per
 // group (depthwise); conv2d_subgroup.wgsl is the fast path where subgroups exist.
@@ -41,6 +41,9 @@ struct Conv2dParams {
 const CHANNEL_TILE: u32 = 8u;
 const COLUMN_TILE: u32 = 8u;
 const WORKGROUP_SIZE: u32 = 64u;
+// conv2d's workgroup: 16 tiles (`PORTABLE.tiles_per_workgroup` in src/ops/conv2d/mod.rs). On GL
+// llvmpipe 16 ran conv3x3_r18 in 45 ms and conv5x5_incep in 3.9 ms, 64 in 50 and 4.4.
+const TILES_PER_WORKGROUP: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;   // [N, C_in, H, W] from input_base
@@ -81,17 +84,17 @@ fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
                        fma(w, vec4<f32>(x.z), m[2]), fma(w, vec4<f32>(x.w), m[3]));
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn conv2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
           @builtin(local_invocation_index) lane: u32) {
-    // The workgroup picks (image, channel tile, block of 64 pixel tiles): the channel tile is
+    // The workgroup picks (image, channel tile, block of 16 pixel tiles): the channel tile is
     // uniform across the workgroup, so weight loads are uniform (one load, broadcast).
     let block_index = workgroup.x + workgroup.y * groups_launched.x;
     let channel_tiles = params.groups * params.channel_tiles_per_group;
     let tiles_per_plane = params.out_height * params.column_tiles;
-    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
     let image = block_index / (pixel_blocks * channel_tiles);
-    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let unclamped_tile = (block_index % pixel_blocks) * TILES_PER_WORKGROUP + lane;
     // Lanes past the end compute a copy of the last tile and store nothing; no early return, so
     // the loops below stay in uniform control flow (uniform loads stay scalar on llvmpipe).
     let lane_in_range = image < params.batch && unclamped_tile < tiles_per_plane;

@@ -6,7 +6,9 @@
 // 32, zeros past the group's channels), so the 32 channels of one tap are 8 vec4s; bias [C_out];
 // output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes 4 consecutive output columns x 32 output channels
-// (eight 4x4 matrices); a workgroup covers 64 such tiles of one output plane. Tiles start at
+// (eight 4x4 matrices); a workgroup covers 16 such tiles of one output plane (small workgroups
+// split small convolutions evenly over llvmpipe's threads: conv5x5_incep is 224 tiles, which
+// 64-tile workgroups dealt out 128/96 to two cores; 1.36 -> 1.30 ms). Tiles start at
 // column `column_origin` (pad_left % 4, minus 4 when that is not 0), so each tile's input
 // window starts on a vec4 boundary: one kernel row costs 2-4 vec4 loads and the taps are
 // swizzles of them. Lane l of each subgroup loads the 4 weights of channels
@@ -46,7 +48,8 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const WORKGROUP_SIZE: u32 = 64u;
+const WORKGROUP_SIZE: u32 = 64u;     // pack_weights
+const TILES_PER_WORKGROUP: u32 = 16u; // the convolution entry points (`TILES_PER_WORKGROUP` in window.rs)
 const CHANNEL_TILE: u32 = 32u;
 
 @group(0) @binding(0) var<uniform> params: Conv2dParams;
@@ -153,8 +156,8 @@ struct Place {
 fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
     let channel_tiles = params.groups * params.channel_tiles_per_group;
     let tiles_per_plane = params.out_height * params.column_tiles;
-    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
-    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
+    let unclamped_tile = (block_index % pixel_blocks) * TILES_PER_WORKGROUP + lane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
     let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * 4u);
     let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
@@ -334,7 +337,7 @@ fn plane_index(at: Place, c: u32) -> u32 {
 // Every lane runs the loops (subgroupBroadcast needs the whole subgroup); the bounds are
 // uniform. One iteration covers one input channel: all 9 (or 25) taps, so the accumulators'
 // per-iteration bookkeeping on llvmpipe is amortised over 9 (25) taps.
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn conv2d_window3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -350,7 +353,7 @@ fn conv2d_window3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
     store_tile(t, at);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn conv2d_window5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -368,7 +371,7 @@ fn conv2d_window5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
     store_tile(t, at);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn conv2d_window3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -385,7 +388,7 @@ fn conv2d_window3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
 }
 
 // One iteration per kernel row (7 taps).
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn conv2d_window7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -402,7 +405,7 @@ fn conv2d_window7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
 // input channel is one tap, eight per iteration. With no padding and H*W a multiple of 4 every
 // tile's 4 columns are inside the plane (tiles past the end repeat the last), so the loads
 // need no bounds.
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn conv2d_window1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);

@@ -89,7 +89,6 @@ impl Conv2dParams {
     }
 }
 
-const WORKGROUP_SIZE: usize = 64;
 /// Fewest output channels (per group) for which the subgroup kernel's 32-channel tile pays.
 pub(crate) const SUBGROUP_MIN_CHANNELS: usize = 8;
 
@@ -103,6 +102,8 @@ struct Variant {
     /// Whether the tile grid starts where each tile's input window is vec4-aligned (as in the
     /// window kernels: `window::origin_shift`).
     aligned_windows: bool,
+    /// Tiles (invocations) per workgroup: the entry point's `@workgroup_size`.
+    tiles_per_workgroup: usize,
 }
 
 const PORTABLE: Variant = Variant {
@@ -111,6 +112,7 @@ const PORTABLE: Variant = Variant {
     column_tile: 8,
     row_tile: 1,
     aligned_windows: false,
+    tiles_per_workgroup: 16,
 };
 const SUBGROUP: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2dSubgroup, "conv2d_subgroup"),
@@ -118,6 +120,7 @@ const SUBGROUP: Variant = Variant {
     column_tile: 4,
     row_tile: 1,
     aligned_windows: false,
+    tiles_per_workgroup: 64,
 };
 const SINGLE_CHANNEL: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2d, "conv2d_single_channel"),
@@ -125,6 +128,7 @@ const SINGLE_CHANNEL: Variant = Variant {
     column_tile: 8,
     row_tile: 1,
     aligned_windows: false,
+    tiles_per_workgroup: 64,
 };
 /// Depthwise 3x3 at stride 1 on rows of whole vec4s, 8 columns x 4 rows per invocation
 /// (dwconv3x3 on lavapipe: 3.9 -> 2.0 ms).
@@ -134,6 +138,7 @@ const DEPTHWISE3X3: Variant = Variant {
     column_tile: 8,
     row_tile: 4,
     aligned_windows: true,
+    tiles_per_workgroup: 64,
 };
 
 /// The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
@@ -218,8 +223,8 @@ pub fn conv2d(
         0
     };
     let column_tiles = (g.out_width + origin_shift).div_ceil(variant.column_tile);
-    let pixel_blocks =
-        (g.out_height.div_ceil(variant.row_tile) * column_tiles).div_ceil(WORKGROUP_SIZE);
+    let pixel_blocks = (g.out_height.div_ceil(variant.row_tile) * column_tiles)
+        .div_ceil(variant.tiles_per_workgroup);
     for (first_image, images) in chunks {
         let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
         let (output_view, output_base) =

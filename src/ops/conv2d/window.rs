@@ -14,7 +14,10 @@ use crate::ops::batching::{batch_chunks, check_fits};
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
+/// pack_weights' workgroup.
 const WORKGROUP_SIZE: usize = 64;
+/// The convolution entry points' workgroup: 16 tiles (`TILES_PER_WORKGROUP` in the shader).
+const TILES_PER_WORKGROUP: usize = 16;
 const CHANNEL_TILE: usize = 32;
 const COLUMN_TILE: usize = 4;
 const PACK: Kernel = Kernel::new(Shader::Conv2dWindow, "pack_weights");
@@ -97,7 +100,7 @@ pub(crate) fn record(
     let views = [weight.view(), packed.view()];
     gpu.dispatch(PACK, &params_for(g.batch), &views, pack_groups)?;
 
-    let pixel_blocks = (g.out_height * column_tiles).div_ceil(WORKGROUP_SIZE);
+    let pixel_blocks = (g.out_height * column_tiles).div_ceil(TILES_PER_WORKGROUP);
     let bias_view = bias.unwrap_or(weight);
     for (first_image, images) in chunks {
         let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
