@@ -5,8 +5,10 @@
 // Thread mapping: one invocation computes a register tile of 8 output channels (of one group)
 // x 8 consecutive output columns of one output row, held as four 4x4 matrices. A workgroup
 // covers 16 such tiles of one output plane for one channel tile, so every lane reads the same
-// weights; workgroups are numbered with the pixel block fastest, then the channel tile, then
-// the image. This is the portable kernel (GL has no subgroups) and the one for few channels per
+// weights. `conv2d` numbers workgroups with the channel tile fastest, then the pixel block, then
+// the image, so the workgroups that read the same input rows run back to back and share them in
+// cache; the one-channel entry points (whose channel tiles read different inputs) take the pixel
+// block fastest. This is the portable kernel (GL has no subgroups) and the one for few channels per
 // group (depthwise); conv2d_subgroup.wgsl is the fast path where subgroups exist.
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field.
@@ -87,19 +89,19 @@ fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
 @compute @workgroup_size(16)
 fn conv2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
           @builtin(local_invocation_index) lane: u32) {
-    // The workgroup picks (image, channel tile, block of 16 pixel tiles): the channel tile is
+    // The workgroup picks (image, block of 16 pixel tiles, channel tile): the channel tile is
     // uniform across the workgroup, so weight loads are uniform (one load, broadcast).
     let block_index = workgroup.x + workgroup.y * groups_launched.x;
     let channel_tiles = params.groups * params.channel_tiles_per_group;
     let tiles_per_plane = params.out_height * params.column_tiles;
     let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
     let image = block_index / (pixel_blocks * channel_tiles);
-    let unclamped_tile = (block_index % pixel_blocks) * TILES_PER_WORKGROUP + lane;
+    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
     // Lanes past the end compute a copy of the last tile and store nothing; no early return, so
     // the loops below stay in uniform control flow (uniform loads stay scalar on llvmpipe).
     let lane_in_range = image < params.batch && unclamped_tile < tiles_per_plane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
-    let channel_tile = (block_index / pixel_blocks) % channel_tiles;
+    let channel_tile = block_index % channel_tiles;
     let column_tile = pixel_tile % params.column_tiles;
     let out_row = pixel_tile / params.column_tiles;
     let group = channel_tile / params.channel_tiles_per_group;

@@ -157,11 +157,11 @@ fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
     let channel_tiles = params.groups * params.channel_tiles_per_group;
     let tiles_per_plane = params.out_height * params.column_tiles;
     let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
-    let unclamped_tile = (block_index % pixel_blocks) * TILES_PER_WORKGROUP + lane;
+    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
     let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * 4u);
     let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
-    let channel_tile = (block_index / pixel_blocks) % channel_tiles;
+    let channel_tile = block_index % channel_tiles;
     let group = channel_tile / params.channel_tiles_per_group;
     let tile_channel = (channel_tile % params.channel_tiles_per_group) * CHANNEL_TILE;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;

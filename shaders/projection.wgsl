@@ -7,9 +7,11 @@
 //             output [N, K] (channel stride 1, pixel stride K).
 // Weight: [K, C] row-major (a [K, C, 1, 1] conv weight is the same memory).
 // Thread mapping: one invocation computes 8 output channels x 4 consecutive pixels; a workgroup
-// covers `pixel_lanes` pixel tiles x (64 / pixel_lanes) channel tiles: 64 pixel tiles of the
+// covers `pixel_lanes` pixel tiles x (16 / pixel_lanes) channel tiles: 16 pixel tiles of the
 // same 8 channels when there are enough pixels (weights uniform across the workgroup), fewer
-// for small pixel counts. Pixel block fastest, then the channel block, then the batch.
+// for small pixel counts. Channel block fastest, then the pixel block, then the batch: the
+// workgroups that read the same input pixels run back to back and share them in cache (GL
+// llvmpipe, conv1x1_proj: 27.1 ms with 64-lane workgroups numbered pixel block first, 19.9 now).
 
 // Mirrors `ProjectionParams` in src/ops/projection.rs field for field.
 struct ProjectionParams {
@@ -37,7 +39,7 @@ struct ProjectionParams {
 
 const CHANNEL_TILE: u32 = 8u;
 const PIXEL_TILE: u32 = 4u;
-const WORKGROUP_SIZE: u32 = 64u;
+const WORKGROUP_SIZE: u32 = 16u; // `PORTABLE.workgroup` in src/ops/projection.rs
 
 @group(0) @binding(0) var<uniform> params: ProjectionParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;   // see the strides above, from input_base
@@ -60,15 +62,15 @@ fn activate(value: f32) -> f32 {
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn projection(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
               @builtin(local_invocation_index) lane: u32) {
     let block_index = workgroup.x + workgroup.y * groups_launched.x;
     let channel_lanes = WORKGROUP_SIZE / params.pixel_lanes;
     let pixel_blocks = (params.pixel_tiles + params.pixel_lanes - 1u) / params.pixel_lanes;
     let channel_blocks = (params.channel_tiles + channel_lanes - 1u) / channel_lanes;
-    let pixel_tile = (block_index % pixel_blocks) * params.pixel_lanes + lane % params.pixel_lanes;
-    let channel_tile = ((block_index / pixel_blocks) % channel_blocks) * channel_lanes + lane / params.pixel_lanes;
+    let pixel_tile = ((block_index / channel_blocks) % pixel_blocks) * params.pixel_lanes + lane % params.pixel_lanes;
+    let channel_tile = (block_index % channel_blocks) * channel_lanes + lane / params.pixel_lanes;
     let batch = block_index / (pixel_blocks * channel_blocks);
     if (batch >= params.batch || pixel_tile >= params.pixel_tiles || channel_tile >= params.channel_tiles) {
         return;

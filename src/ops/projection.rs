@@ -78,28 +78,30 @@ struct ProjectionParams {
     pixel_lanes: u32,
 }
 
-const WORKGROUP_SIZE: usize = 64;
-
-/// The two kernels: output channels x pixels per invocation, and the entry point.
+/// The two kernels: output channels x pixels per invocation, the entry point and its
+/// `@workgroup_size`.
 struct Variant {
     kernel: Kernel,
     channel_tile: usize,
     pixel_tile: usize,
+    workgroup: usize,
 }
 
 const PORTABLE: Variant = Variant {
     kernel: Kernel::new(Shader::Projection, "projection"),
     channel_tile: 8,
     pixel_tile: 4,
+    workgroup: 16,
 };
 const SUBGROUP: Variant = Variant {
     kernel: Kernel::new(Shader::ProjectionSubgroup, "projection_subgroup"),
     channel_tile: 32,
     pixel_tile: 4,
+    workgroup: 64,
 };
 
 fn variant(gpu: &Gpu, g: &ProjectionGeometry, largest_pixels: usize) -> &'static Variant {
-    let enough_pixels = largest_pixels.div_ceil(SUBGROUP.pixel_tile) >= WORKGROUP_SIZE;
+    let enough_pixels = largest_pixels.div_ceil(SUBGROUP.pixel_tile) >= SUBGROUP.workgroup;
     if gpu.has_subgroups() && g.out_channels >= SUBGROUP_MIN_CHANNELS && enough_pixels {
         &SUBGROUP
     } else {
@@ -138,7 +140,7 @@ pub(crate) fn record_projection(
     let (activation, leaky_slope) = activation.code();
     // Few output channels would leave most of the subgroup kernel's 32-channel tile idle, and
     // fewer than 64 pixel tiles most of its workgroup (a linear layer on a small batch): the
-    // portable kernel then spreads a workgroup over channel tiles too.
+    // portable kernel (16-lane workgroups) then spreads a workgroup over channel tiles too.
     let largest_pixels = if rows_are_units {
         chunks.first().map_or(0, |&(_, rows)| rows)
     } else {
@@ -156,9 +158,9 @@ pub(crate) fn record_projection(
         };
         let pixel_tiles = pixels.div_ceil(variant.pixel_tile);
         let pixel_lanes = if std::ptr::eq(variant, &SUBGROUP) {
-            WORKGROUP_SIZE
+            variant.workgroup
         } else {
-            pixel_tiles.next_power_of_two().min(WORKGROUP_SIZE)
+            pixel_tiles.next_power_of_two().min(variant.workgroup)
         };
         let params = ProjectionParams {
             batch: batch as u32,
@@ -186,7 +188,7 @@ pub(crate) fn record_projection(
             bias.unwrap_or(weight).view(),
             output_view,
         ];
-        let channel_lanes = WORKGROUP_SIZE / pixel_lanes;
+        let channel_lanes = variant.workgroup / pixel_lanes;
         let workgroups =
             batch * channel_tiles.div_ceil(channel_lanes) * pixel_tiles.div_ceil(pixel_lanes);
         gpu.dispatch(variant.kernel, &params, &views, workgroups as u32)?;
