@@ -78,7 +78,7 @@ pub(crate) struct GpuInner {
     pub submissions: AtomicU64,
     pub modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     pub pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
-    pub encoder: Mutex<Option<wgpu::CommandEncoder>>,
+    pub recording: Mutex<Option<crate::dispatch::Recording>>,
     /// Buffers of dropped op outputs, by size in bytes, for reuse by later outputs.
     pub free_buffers: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
     pub errors: Arc<Mutex<Vec<String>>>,
@@ -201,7 +201,7 @@ impl Gpu {
                 submissions: AtomicU64::new(0),
                 modules: Mutex::new(HashMap::new()),
                 pipelines: Mutex::new(HashMap::new()),
-                encoder: Mutex::new(None),
+                recording: Mutex::new(None),
                 free_buffers: Mutex::new(HashMap::new()),
                 errors,
                 _instance: instance,
