@@ -38,8 +38,6 @@ struct Conv2dParams {
     output_base: u32,
     channel_tiles_per_group: u32,
     column_tiles: u32,
-    // Added to the packed-weight index: a chunk of input channels (window kernels only).
-    weight_base: u32,
 }
 
 const CHANNEL_TILE: u32 = 8u;

@@ -39,8 +39,6 @@ struct Conv2dParams {
     channel_tiles_per_group: u32,
     // Tiles of 4 columns per output row.
     column_tiles: u32,
-    // Added to the packed-weight index: a chunk of input channels (window kernels only).
-    weight_base: u32,
 }
 
 const WORKGROUP_SIZE: u32 = 64u;

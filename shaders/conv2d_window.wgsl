@@ -46,8 +46,6 @@ struct Conv2dParams {
     channel_tiles_per_group: u32,
     // Tiles of 4 columns per output row, counted from `column_origin`.
     column_tiles: u32,
-    // Added to the packed-weight index: a chunk of input channels (window kernels only).
-    weight_base: u32,
 }
 
 const WORKGROUP_SIZE: u32 = 64u;     // pack_weights
@@ -178,7 +176,7 @@ fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
         block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
         group,
         tile_channel,
-        params.weight_base + group * taps * weight_step + tile_channel / 4u + subgroup_lane % 8u,
+        group * taps * weight_step + tile_channel / 4u + subgroup_lane % 8u,
         weight_step);
 }
 

@@ -34,7 +34,6 @@ impl Recording {
 }
 
 /// A byte range of a buffer bound as one storage binding.
-#[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     pub buffer: &'a wgpu::Buffer,
     pub offset: u64,

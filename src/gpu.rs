@@ -37,16 +37,7 @@ pub struct GpuOptions {
     pub max_workgroups_per_dimension: Option<u32>,
     /// Fill every op's output with NaN before the kernel runs, so unwritten elements show.
     pub poison_outputs: bool,
-    /// Invocations a convolution should keep in flight. A window-kernel convolution (one group)
-    /// with fewer output tiles than this splits its input channels into chunks (at least 8
-    /// channels each), runs one dispatch per chunk and sums the chunks in a second pass, so a
-    /// small feature map with many input channels still fills a GPU. `None`: 0 on CPU
-    /// adapters (splitting only adds work there), [`GPU_SPLIT_TARGET`] on GPUs.
-    pub split_target: Option<usize>,
 }
-
-/// The default [`GpuOptions::split_target`] on GPUs: a few invocations per core of a large GPU.
-pub const GPU_SPLIT_TARGET: usize = 32_768;
 
 /// What ran: the adapter's name, backend, device type and driver.
 #[derive(Debug, Clone)]
@@ -80,7 +71,6 @@ pub(crate) struct GpuInner {
     pub info: AdapterInfo,
     pub limits: wgpu::Limits,
     pub subgroups: bool,
-    pub split_target: usize,
     pub max_binding_bytes: u64,
     /// Workgroups along x before a dispatch wraps into y.
     pub grid_width: u32,
@@ -170,10 +160,6 @@ impl Gpu {
         } else {
             wgpu::Features::empty()
         };
-        let split_target = options.split_target.unwrap_or(match raw_info.device_type {
-            wgpu::DeviceType::Cpu => 0,
-            _ => GPU_SPLIT_TARGET,
-        });
         let limits = adapter.limits();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -209,7 +195,6 @@ impl Gpu {
                 info,
                 limits,
                 subgroups,
-                split_target,
                 max_binding_bytes,
                 grid_width,
                 poison: AtomicBool::new(options.poison_outputs),
@@ -234,11 +219,6 @@ impl Gpu {
     /// does not) with subgroups of at least 8 invocations.
     pub fn has_subgroups(&self) -> bool {
         self.inner.subgroups
-    }
-
-    /// Invocations a convolution should keep in flight (see [`GpuOptions::split_target`]).
-    pub fn split_target(&self) -> usize {
-        self.inner.split_target
     }
 
     /// The device's limits (adapter maximums; wgcnn requests all of them).

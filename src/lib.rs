@@ -27,7 +27,7 @@ pub mod shape;
 mod tensor;
 
 pub use error::{Error, Result};
-pub use gpu::{AdapterInfo, AdapterPreference, Gpu, GpuOptions, GPU_SPLIT_TARGET};
+pub use gpu::{AdapterInfo, AdapterPreference, Gpu, GpuOptions};
 pub use host::HostTensor;
 pub use layers::{
     AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, Conv2d, GlobalAvgPool2d, GlobalMaxPool2d,
@@ -47,7 +47,7 @@ pub use ops::batch_norm::{
     RunningStats, RunningUpdate,
 };
 pub use ops::concat::{concat_channels, concat_channels_shape};
-pub use ops::conv2d::{conv2d, conv2d_input_splits, conv2d_kernel, Conv2dGeometry, Conv2dOptions};
+pub use ops::conv2d::{conv2d, conv2d_kernel, Conv2dGeometry, Conv2dOptions};
 pub use ops::pool2d::{
     avg_pool2d, max_pool2d, max_pool2d_with_indices, AvgPool2dOptions, MaxPool2dOptions,
     Pool2dGeometry, PoolIndices,

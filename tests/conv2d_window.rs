@@ -9,10 +9,7 @@ mod common;
 
 use common::{assert_conv_matches, gpu, random};
 use wgcnn::random::Rng;
-use wgcnn::{
-    conv2d_input_splits, conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Gpu, GpuOptions,
-    Padding,
-};
+use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Padding};
 
 struct Case {
     batch: usize,
@@ -29,12 +26,7 @@ struct Case {
 }
 
 fn check(case: &Case, rng: &mut Rng) -> &'static str {
-    check_on(&gpu(), case, rng).0
-}
-
-/// Runs `case` on `gpu` against the reference; returns the entry point and the input-channel
-/// chunks it took.
-fn check_on(gpu: &Gpu, case: &Case, rng: &mut Rng) -> (&'static str, usize) {
+    let gpu = gpu();
     let options = Conv2dOptions {
         stride: [case.stride, case.stride],
         padding: case.padding,
@@ -54,7 +46,7 @@ fn check_on(gpu: &Gpu, case: &Case, rng: &mut Rng) -> (&'static str, usize) {
     let weight = random(rng, &weight_shape, 1.0 / fan_in.sqrt());
     let bias = case.bias.then(|| random(rng, &[case.out_channels], 1.0));
     let context = format!("input {input_shape:?} weight {weight_shape:?} {options:?}");
-    assert_conv_matches(gpu, &input, &weight, bias.as_ref(), &options, &context);
+    assert_conv_matches(&gpu, &input, &weight, bias.as_ref(), &options, &context);
     let geometry = Conv2dGeometry::new(
         &input_shape,
         &weight_shape,
@@ -62,10 +54,7 @@ fn check_on(gpu: &Gpu, case: &Case, rng: &mut Rng) -> (&'static str, usize) {
         &options,
     )
     .unwrap();
-    (
-        conv2d_kernel(gpu, &geometry),
-        conv2d_input_splits(gpu, &geometry),
-    )
+    conv2d_kernel(&gpu, &geometry)
 }
 
 #[test]
@@ -154,71 +143,6 @@ fn window_kernels_match_reference() {
         );
     } else {
         assert_eq!(windowed, 0, "no subgroups: no window kernel");
-    }
-}
-
-#[test]
-fn split_input_channels_match_reference() {
-    // A split target far above these tiny convolutions makes every window kernel split its
-    // input channels (as on a GPU with a small feature map): chunks of 8 or more channels, one
-    // dispatch each, then the pass that adds them, the bias and the activation. Channel counts
-    // leave a short last chunk; batches of 2; outputs NaN-poisoned (the scratch sums too).
-    let gpu = common::gpu_with(GpuOptions {
-        split_target: Some(1 << 20),
-        poison_outputs: true,
-        ..Default::default()
-    });
-    let mut rng = Rng::new(0x5D17);
-    let shapes = [(1, 1, 27), (3, 1, 19), (5, 1, 16), (3, 2, 35), (7, 2, 17)];
-    for (index, (kernel, stride, in_channels)) in shapes.into_iter().enumerate() {
-        let case = Case {
-            batch: 2,
-            in_channels,
-            out_channels: [40, 8, 33, 64, 12][index],
-            groups: 1,
-            height: kernel + 3,
-            width: 12,
-            kernel,
-            stride,
-            padding: if kernel == 1 {
-                Padding::Zero
-            } else {
-                Padding::Symmetric([kernel / 2, kernel / 2])
-            },
-            activation: [
-                Activation::Relu,
-                Activation::None,
-                Activation::LeakyRelu(0.2),
-                Activation::Relu6,
-                Activation::None,
-            ][index],
-            bias: index != 1,
-        };
-        let (entry_point, splits) = check_on(&gpu, &case, &mut rng);
-        if gpu.has_subgroups() {
-            assert!(entry_point.starts_with("conv2d_window"), "{entry_point}");
-            assert_eq!(
-                splits,
-                in_channels / 8,
-                "{entry_point}: chunks of >= 8 channels"
-            );
-        } else {
-            assert_eq!(splits, 1, "no window kernel, no split");
-        }
-    }
-    // The default target splits nothing on a CPU adapter.
-    if gpu.adapter_info().device_type == "Cpu" {
-        let geometry = Conv2dGeometry::new(
-            &[1, 192, 28, 28],
-            &[32, 192, 5, 5],
-            Some(32),
-            &Conv2dOptions {
-                padding: Padding::Symmetric([2, 2]),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(conv2d_input_splits(&common::gpu(), &geometry), 1);
     }
 }
 

@@ -4,9 +4,7 @@
 //! the pipelines, are reported on their own),
 //! times the CPU reference on the same input, and prints a table.
 //!
-//! `cargo run --release --example bench -- [--runs N] [--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]
-//! [--split-target N]` (`--split-target` overrides `GpuOptions::split_target`, e.g. 0 to keep
-//! every convolution in one dispatch on a GPU).
+//! `cargo run --release --example bench -- [--runs N] [--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]`
 //!
 //! FLOPs = 2 x multiply-accumulates; bytes = inputs read once + outputs written once (float32).
 
@@ -14,7 +12,7 @@ mod chart;
 mod workloads;
 
 use std::time::Instant;
-use wgcnn::{Gpu, GpuOptions, Result};
+use wgcnn::{Gpu, Result};
 use workloads::{Work, Workload};
 
 struct Options {
@@ -23,7 +21,6 @@ struct Options {
     only: Option<Vec<String>>,
     json: Option<String>,
     svg: Option<String>,
-    split_target: Option<usize>,
 }
 
 fn parse_options() -> Options {
@@ -33,7 +30,6 @@ fn parse_options() -> Options {
         only: None,
         json: None,
         svg: None,
-        split_target: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -47,9 +43,6 @@ fn parse_options() -> Options {
             "--only" => options.only = Some(value().split(',').map(str::to_string).collect()),
             "--json" => options.json = Some(value()),
             "--svg" => options.svg = Some(value()),
-            "--split-target" => {
-                options.split_target = Some(value().parse().expect("--split-target N"))
-            }
             other => panic!("unknown argument {other}; see the header of examples/bench/main.rs"),
         }
     }
@@ -162,10 +155,7 @@ fn write_json(path: &str, gpu: &Gpu, results: &[Measured]) -> std::io::Result<()
 
 fn main() -> Result<()> {
     let options = parse_options();
-    let gpu = Gpu::with_options(GpuOptions {
-        split_target: options.split_target,
-        ..Default::default()
-    })?;
+    let gpu = Gpu::new()?;
     let all = workloads::standard(&gpu)?;
     let selected: Vec<&Workload> = match &options.only {
         Some(names) => {

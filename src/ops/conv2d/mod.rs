@@ -9,7 +9,6 @@ mod geometry;
 mod window;
 
 pub use geometry::{Conv2dGeometry, Conv2dOptions};
-pub use window::conv2d_input_splits;
 
 use super::activation::Activation;
 use super::batching::{batch_chunks, check_fits};
@@ -49,9 +48,6 @@ pub(crate) struct Conv2dParams {
     pub output_base: u32,
     pub channel_tiles_per_group: u32,
     pub column_tiles: u32,
-    /// Added to the packed-weight index (in vec4s) by the window kernels: the first tap of a
-    /// chunk of input channels (`window::record` with split input channels); 0 elsewhere.
-    pub weight_base: u32,
 }
 
 impl Conv2dParams {
@@ -89,7 +85,6 @@ impl Conv2dParams {
             output_base: 0,
             channel_tiles_per_group: 0,
             column_tiles: 0,
-            weight_base: 0,
         }
     }
 }

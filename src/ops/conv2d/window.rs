@@ -4,10 +4,6 @@
 //! that the 32 channels of a tap are contiguous; then one invocation computes 4 output columns
 //! x 32 output channels. On Vulkan lavapipe this took conv3x3_r18 from 22 ms (the general
 //! subgroup kernel) to 12 ms; see BENCHMARKS.md.
-//! On a GPU a small feature map gives too few tiles to fill the chip (conv5x5_naive: 224
-//! invocations, each over 4,800 taps). Then the input channels are split into chunks, one
-//! dispatch each writing raw sums to a scratch tensor, and `shaders/conv2d_splits.wgsl` adds the
-//! chunks, the bias and the activation (`split_count`; `Gpu::split_target`).
 
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
@@ -25,24 +21,6 @@ const TILES_PER_WORKGROUP: usize = 16;
 const CHANNEL_TILE: usize = 32;
 const COLUMN_TILE: usize = 4;
 const PACK: Kernel = Kernel::new(Shader::Conv2dWindow, "pack_weights");
-const SUM_SPLITS: Kernel = Kernel::new(Shader::Conv2dSplits, "conv2d_sum_splits");
-/// Fewest input channels in one chunk of a split convolution.
-const MIN_SPLIT_CHANNELS: usize = 8;
-
-/// Mirrors `SplitSumParams` in shaders/conv2d_splits.wgsl field for field.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct SplitSumParams {
-    count: u32,
-    splits: u32,
-    split_stride: u32,
-    plane: u32,
-    out_channels: u32,
-    has_bias: u32,
-    activation: u32,
-    leaky_slope: f32,
-    output_base: u32,
-}
 
 /// The window kernel for this convolution, if one applies: stride-1 1x1 (no padding), 3x3 and
 /// 5x5, stride-2 3x3 and 7x7, no dilation, on adapters with subgroups, input rows of whole
@@ -79,52 +57,6 @@ pub(super) fn origin_shift(g: &Conv2dGeometry) -> usize {
     }
 }
 
-/// Input channels per chunk when a window convolution of `images` images splits its input
-/// channels (`None`: no split): enough chunks that tiles x chunks reach `gpu.split_target()`,
-/// each of at least MIN_SPLIT_CHANNELS channels, one group only, and the chunks' partial sums
-/// within one storage binding.
-fn split_channels(gpu: &Gpu, g: &Conv2dGeometry, images: usize) -> Option<usize> {
-    let target = gpu.split_target();
-    let column_tiles = (g.out_width + origin_shift(g)).div_ceil(COLUMN_TILE);
-    let channel_tiles = g.out_channels.div_ceil(CHANNEL_TILE);
-    let tiles = images * channel_tiles * g.out_height * column_tiles;
-    let out_floats = images * g.out_channels * g.out_height * g.out_width;
-    let binding_floats = (gpu.max_storage_binding_bytes() / 4) as usize;
-    let splits = target
-        .div_ceil(tiles.max(1))
-        .min(g.in_channels / MIN_SPLIT_CHANNELS)
-        .min(binding_floats / out_floats.max(1));
-    (g.groups == 1 && splits > 1).then(|| g.in_channels.div_ceil(splits))
-}
-
-/// How many chunks [`crate::conv2d`] splits the input channels of `geometry` into on `gpu`
-/// (1: none), for tests and tuning; see [`crate::GpuOptions::split_target`].
-pub fn conv2d_input_splits(gpu: &Gpu, geometry: &Conv2dGeometry) -> usize {
-    if kernel(gpu, geometry).is_none() {
-        return 1;
-    }
-    let g = flat(geometry);
-    let in_image = g.in_channels * g.in_height * g.in_width;
-    let out_image = g.out_channels * g.out_height * g.out_width;
-    let images = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)
-        .map_or(g.batch, |chunks| chunks.first().map_or(1, |c| c.1));
-    split_channels(gpu, &g, images).map_or(1, |per_chunk| geometry.in_channels.div_ceil(per_chunk))
-}
-
-/// A 1x1 kernel sees each plane as one row of H*W columns.
-fn flat(g: &Conv2dGeometry) -> Conv2dGeometry {
-    if g.kernel != [1, 1] {
-        return *g;
-    }
-    Conv2dGeometry {
-        in_height: 1,
-        in_width: g.in_height * g.in_width,
-        out_height: 1,
-        out_width: g.out_height * g.out_width,
-        ..*g
-    }
-}
-
 /// Records the weight repacking and the convolution (validated by the caller).
 pub(crate) fn record(
     kernel: Kernel,
@@ -136,8 +68,15 @@ pub(crate) fn record(
 ) -> Result<Tensor> {
     let gpu = input.gpu();
     let output_shape = g.output_shape();
-    let flat = flat(g);
-    let g = &flat;
+    // A 1x1 kernel sees each plane as one row of H*W columns.
+    let flat = Conv2dGeometry {
+        in_height: 1,
+        in_width: g.in_height * g.in_width,
+        out_height: 1,
+        out_width: g.out_height * g.out_width,
+        ..*g
+    };
+    let g = if g.kernel == [1, 1] { &flat } else { g };
     let in_image = g.in_channels * g.in_height * g.in_width;
     let out_image = g.out_channels * g.out_height * g.out_width;
     let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
@@ -174,47 +113,9 @@ pub(crate) fn record(
             output_base,
             ..params_for(images)
         };
-        let workgroups = (images * g.groups * channel_tiles_per_group * pixel_blocks) as u32;
-        let Some(per_chunk) = split_channels(gpu, g, images) else {
-            let views = [input_view, packed.view(), bias_view.view(), output_view];
-            gpu.dispatch(kernel, &params, &views, workgroups)?;
-            continue;
-        };
-        // Split input channels: chunk s writes its raw sums to partial[s], then one pass adds
-        // them in order with the bias and the activation.
-        let splits = g.in_channels.div_ceil(per_chunk);
-        let count = images * out_image;
-        let partial = Tensor::output(gpu, &[splits * count])?;
-        let plane = g.in_height * g.in_width;
-        let weight_step = channel_tiles_per_group * CHANNEL_TILE / 4;
-        for split in 0..splits {
-            let first = split * per_chunk;
-            let chunk = Conv2dParams {
-                in_channels_per_group: per_chunk.min(g.in_channels - first) as u32,
-                input_base: input_base + (first * plane) as u32,
-                output_base: (split * count) as u32,
-                weight_base: (first * g.kernel[0] * g.kernel[1] * weight_step) as u32,
-                has_bias: 0,
-                activation: 0,
-                ..params
-            };
-            let views = [input_view, packed.view(), bias_view.view(), partial.view()];
-            gpu.dispatch(kernel, &chunk, &views, workgroups)?;
-        }
-        let (activation, leaky_slope) = activation.code();
-        let sum = SplitSumParams {
-            count: count as u32,
-            splits: splits as u32,
-            split_stride: count as u32,
-            plane: (g.out_height * g.out_width) as u32,
-            out_channels: g.out_channels as u32,
-            has_bias: bias.is_some() as u32,
-            activation,
-            leaky_slope,
-            output_base,
-        };
-        let views = [partial.view(), bias_view.view(), output_view];
-        gpu.dispatch(SUM_SPLITS, &sum, &views, count.div_ceil(64) as u32)?;
+        let workgroups = images * g.groups * channel_tiles_per_group * pixel_blocks;
+        let views = [input_view, packed.view(), bias_view.view(), output_view];
+        gpu.dispatch(kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
 }
