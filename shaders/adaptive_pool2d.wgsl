@@ -36,6 +36,8 @@ const WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(0) var<uniform> params: Pool2dParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;         // [N, C, H, W]
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;  // [N, C, H_out, W_out]
+// adaptive_max_pool2d_with_indices: each maximum's `row * W + column` in its plane.
+@group(0) @binding(3) var<storage, read_write> indices: array<u32>; // [N, C, H_out, W_out]
 
 var<workgroup> partials: array<f32, WORKGROUP_SIZE>;
 
@@ -136,6 +138,21 @@ fn adaptive_max_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
     let rows = adaptive_span(position.row, params.in_height, params.out_height);
     let columns = adaptive_span(position.column, params.in_width, params.out_width);
     output[params.output_base + position.index] = window_maximum(position.plane, rows, columns).value;
+}
+
+@compute @workgroup_size(64)
+fn adaptive_max_pool2d_with_indices(@builtin(workgroup_id) workgroup: vec3<u32>,
+                                    @builtin(num_workgroups) groups_launched: vec3<u32>,
+                                    @builtin(local_invocation_index) lane: u32) {
+    let position = output_position(workgroup, groups_launched, lane);
+    if (!position.valid) {
+        return;
+    }
+    let rows = adaptive_span(position.row, params.in_height, params.out_height);
+    let columns = adaptive_span(position.column, params.in_width, params.out_width);
+    let maximum = window_maximum(position.plane, rows, columns);
+    output[params.output_base + position.index] = maximum.value;
+    indices[params.output_base + position.index] = maximum.index;
 }
 
 // The plane this lane reduces and the lane's rank inside it.

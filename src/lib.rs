@@ -40,7 +40,8 @@ pub use ops::activation::{
     relu_in_place, Activation,
 };
 pub use ops::adaptive_pool2d::{
-    adaptive_avg_pool2d, adaptive_max_pool2d, global_avg_pool2d, global_max_pool2d,
+    adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_max_pool2d_with_indices, global_avg_pool2d,
+    global_max_pool2d,
 };
 pub use ops::batch_norm::{
     batch_norm_eval, batch_norm_stats, batch_norm_train, BatchNormAffine, BatchNormStats,

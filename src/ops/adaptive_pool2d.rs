@@ -1,9 +1,10 @@
-//! Adaptive and global pooling (PyTorch's `F.adaptive_{avg,max}_pool2d`, and the global pools
-//! as their `[N, C, 1, 1]` case) over `shaders/pool2d.wgsl`. Adaptive pools run one invocation
+//! Adaptive and global pooling (PyTorch's `F.adaptive_{avg,max}_pool2d`, max with or without
+//! `return_indices`, and the global pools as their `[N, C, 1, 1]` case) over
+//! `shaders/adaptive_pool2d.wgsl`. Adaptive pools run one invocation
 //! per output element; the global pools reduce each plane with up to 64 invocations (see the
 //! shader's header). Window arithmetic is shared with the CPU reference.
 
-use super::pool2d::{record_pool, Pool2dParams, WORKGROUP_SIZE};
+use super::pool2d::{record_pool, Pool2dParams, PoolIndices, WORKGROUP_SIZE};
 use crate::error::{Error, Result};
 use crate::kernels::{Kernel, Shader};
 use crate::shape::{nchw_nonempty, require_positive};
@@ -54,6 +55,7 @@ fn record_adaptive(
     entry_point: &'static str,
     input: &Tensor,
     output_size: [usize; 2],
+    indices: Option<&Tensor>,
 ) -> Result<Tensor> {
     let shape = adaptive_output_shape(entry_point, input.shape(), output_size)?;
     let params = Pool2dParams {
@@ -66,7 +68,7 @@ fn record_adaptive(
     let plane = output_size[0] * output_size[1];
     let workgroups = |planes: usize| (planes * plane).div_ceil(WORKGROUP_SIZE);
     let kernel = Kernel::new(Shader::AdaptivePool2d, entry_point);
-    record_pool(kernel, input, shape, params, None, workgroups)
+    record_pool(kernel, input, shape, params, indices, workgroups)
 }
 
 fn record_global(entry_point: &'static str, input: &Tensor) -> Result<Tensor> {
@@ -89,12 +91,27 @@ fn record_global(entry_point: &'static str, input: &Tensor) -> Result<Tensor> {
 
 /// Adaptive average pooling to `output_size` `[H_out, W_out]`.
 pub fn adaptive_avg_pool2d(input: &Tensor, output_size: [usize; 2]) -> Result<Tensor> {
-    record_adaptive("adaptive_avg_pool2d", input, output_size)
+    record_adaptive("adaptive_avg_pool2d", input, output_size, None)
 }
 
 /// Adaptive max pooling to `output_size` `[H_out, W_out]`; NaN propagates.
 pub fn adaptive_max_pool2d(input: &Tensor, output_size: [usize; 2]) -> Result<Tensor> {
-    record_adaptive("adaptive_max_pool2d", input, output_size)
+    record_adaptive("adaptive_max_pool2d", input, output_size, None)
+}
+
+/// [`adaptive_max_pool2d`] that also returns where each maximum came from (PyTorch's
+/// `return_indices=True`): `row * W + column` in the input plane; the first maximum of a window
+/// wins, and a window with NaNs points at its last NaN.
+pub fn adaptive_max_pool2d_with_indices(
+    input: &Tensor,
+    output_size: [usize; 2],
+) -> Result<(Tensor, PoolIndices)> {
+    let entry_point = "adaptive_max_pool2d_with_indices";
+    let shape = adaptive_output_shape(entry_point, input.shape(), output_size)?;
+    // u32 bit patterns; poisoning fills them with 0x7fc00000, an index no plane reaches.
+    let raw = Tensor::output(input.gpu(), &shape)?;
+    let output = record_adaptive(entry_point, input, output_size, Some(&raw))?;
+    Ok((output, PoolIndices::new(raw)))
 }
 
 /// The mean of each `H x W` plane: `[N, C, H, W] -> [N, C, 1, 1]`.

@@ -183,6 +183,11 @@ pub struct PoolIndices {
 }
 
 impl PoolIndices {
+    /// Wraps an op's u32 output buffer.
+    pub(crate) fn new(raw: Tensor) -> PoolIndices {
+        PoolIndices { raw }
+    }
+
     pub fn shape(&self) -> &[usize] {
         self.raw.shape()
     }
@@ -366,7 +371,7 @@ pub fn max_pool2d_with_indices(
         Some(&raw),
         workgroups,
     )?;
-    Ok((output, PoolIndices { raw }))
+    Ok((output, PoolIndices::new(raw)))
 }
 
 /// 2-D average pooling (PyTorch's `F.avg_pool2d`), summing in f32.

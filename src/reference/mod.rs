@@ -10,6 +10,6 @@ pub use activation::{activate, activate_value, leaky_relu, relu, relu6};
 pub use batch_norm::{batch_norm_eval, batch_norm_stats, batch_norm_train, BatchNormTrainOutput};
 pub use conv2d::{conv2d, linear};
 pub use pool2d::{
-    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d,
-    max_pool2d, max_pool2d_with_indices,
+    adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_max_pool2d_with_indices, avg_pool2d,
+    global_avg_pool2d, global_max_pool2d, max_pool2d, max_pool2d_with_indices,
 };

@@ -132,7 +132,17 @@ pub fn adaptive_avg_pool2d(input: &HostTensor, output_size: [usize; 2]) -> Resul
 
 /// Reference adaptive max pooling (see [`crate::adaptive_max_pool2d`]).
 pub fn adaptive_max_pool2d(input: &HostTensor, output_size: [usize; 2]) -> Result<HostTensor> {
-    adaptive(
+    Ok(adaptive_max_pool2d_with_indices(input, output_size)?.0)
+}
+
+/// Reference adaptive max pooling with PyTorch's `return_indices` (see
+/// [`crate::adaptive_max_pool2d_with_indices`]): each index is `row * W + column` in its plane.
+pub fn adaptive_max_pool2d_with_indices(
+    input: &HostTensor,
+    output_size: [usize; 2],
+) -> Result<(HostTensor, Vec<u32>)> {
+    let mut indices = Vec::new();
+    let values = adaptive(
         input,
         output_size,
         "adaptive_max_pool2d",
@@ -143,9 +153,11 @@ pub fn adaptive_max_pool2d(input: &HostTensor, output_size: [usize; 2]) -> Resul
                     best.offer(plane[row * width + column], row * width + column);
                 }
             }
+            indices.push(best.index as u32);
             best.value
         },
-    )
+    )?;
+    Ok((values, indices))
 }
 
 /// Reference global average pooling (see [`crate::global_avg_pool2d`]).
@@ -162,7 +174,7 @@ fn adaptive(
     input: &HostTensor,
     output_size: [usize; 2],
     op: &str,
-    reduce: impl Fn(&[f32], usize, Range<usize>, Range<usize>) -> f32,
+    mut reduce: impl FnMut(&[f32], usize, Range<usize>, Range<usize>) -> f32,
 ) -> Result<HostTensor> {
     let shape = adaptive_output_shape(op, input.shape(), output_size)?;
     let [height, width] = [input.shape()[2], input.shape()[3]];

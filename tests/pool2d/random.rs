@@ -6,9 +6,9 @@ use crate::common;
 use crate::{bits, download, random_input};
 use wgcnn::random::Rng;
 use wgcnn::{
-    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d,
-    max_pool2d, max_pool2d_with_indices, reference, AvgPool2dOptions, Gpu, HostTensor,
-    MaxPool2dOptions, Pool2dGeometry, Tensor,
+    adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_max_pool2d_with_indices, avg_pool2d,
+    global_avg_pool2d, global_max_pool2d, max_pool2d, max_pool2d_with_indices, reference,
+    AvgPool2dOptions, Gpu, HostTensor, MaxPool2dOptions, Pool2dGeometry, Tensor,
 };
 
 fn random_shape(rng: &mut Rng) -> [usize; 4] {
@@ -134,6 +134,12 @@ fn adaptive_and_global_pools_match_reference() {
         let output = adaptive_max_pool2d(&input, size).unwrap();
         assert_eq!(output.shape(), expected.shape(), "{context}");
         assert_eq!(bits(&download(&output)), bits(expected.data()), "{context}");
+        let (expected, expected_indices) =
+            reference::adaptive_max_pool2d_with_indices(&host, size).unwrap();
+        let (output, indices) = adaptive_max_pool2d_with_indices(&input, size).unwrap();
+        assert_eq!(indices.shape(), expected.shape(), "{context}");
+        assert_eq!(bits(&download(&output)), bits(expected.data()), "{context}");
+        assert_eq!(indices.to_vec().unwrap(), expected_indices, "{context}");
         let expected = reference::adaptive_avg_pool2d(&host, size).unwrap();
         let output = adaptive_avg_pool2d(&input, size).unwrap();
         common::assert_close(&download(&output), expected.data(), 1e-5, 1e-5, &context);
@@ -169,6 +175,10 @@ fn nan_propagates_through_max_pools_like_pytorch() {
             .unwrap();
     assert!(download(&output).iter().all(|v| v.is_nan()));
     assert_eq!(indices.to_vec().unwrap(), vec![2, 0]);
+    let (output, indices) =
+        adaptive_max_pool2d_with_indices(&host.upload(&gpu).unwrap(), [1, 1]).unwrap();
+    assert!(download(&output).iter().all(|v| v.is_nan()));
+    assert_eq!(indices.to_vec().unwrap(), vec![2, 0]);
     // Random inputs with about one value in ten NaN.
     let mut rng = Rng::new(14);
     for trial in 0..40 {
@@ -199,5 +209,16 @@ fn nan_propagates_through_max_pools_like_pytorch() {
         let expected = reference::global_max_pool2d(&host).unwrap();
         let output = download(&global_max_pool2d(&input).unwrap());
         common::assert_close(&output, expected.data(), 0.0, 0.0, &context);
+        let size = [shape[2].div_ceil(2), shape[3]];
+        let (expected, expected_indices) =
+            reference::adaptive_max_pool2d_with_indices(&host, size).unwrap();
+        let (output, indices) = adaptive_max_pool2d_with_indices(&input, size).unwrap();
+        let output = download(&output);
+        common::assert_close(&output, expected.data(), 0.0, 0.0, &context);
+        assert_eq!(
+            indices.to_vec().unwrap(),
+            expected_indices,
+            "{context} adaptive"
+        );
     }
 }
