@@ -128,16 +128,20 @@ fn adaptive_avg_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
     output[params.output_base + position.index] = sum / f32(rows.count * columns.count);
 }
 
+// The maximum of the adaptive window of output element `position`.
+fn adaptive_maximum(position: OutputPosition) -> Maximum {
+    let rows = adaptive_span(position.row, params.in_height, params.out_height);
+    let columns = adaptive_span(position.column, params.in_width, params.out_width);
+    return window_maximum(position.plane, rows, columns);
+}
+
 @compute @workgroup_size(64)
 fn adaptive_max_pool2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                        @builtin(local_invocation_index) lane: u32) {
     let position = output_position(workgroup, groups_launched, lane);
-    if (!position.valid) {
-        return;
+    if (position.valid) {
+        output[params.output_base + position.index] = adaptive_maximum(position).value;
     }
-    let rows = adaptive_span(position.row, params.in_height, params.out_height);
-    let columns = adaptive_span(position.column, params.in_width, params.out_width);
-    output[params.output_base + position.index] = window_maximum(position.plane, rows, columns).value;
 }
 
 @compute @workgroup_size(64)
@@ -145,14 +149,11 @@ fn adaptive_max_pool2d_with_indices(@builtin(workgroup_id) workgroup: vec3<u32>,
                                     @builtin(num_workgroups) groups_launched: vec3<u32>,
                                     @builtin(local_invocation_index) lane: u32) {
     let position = output_position(workgroup, groups_launched, lane);
-    if (!position.valid) {
-        return;
+    if (position.valid) {
+        let maximum = adaptive_maximum(position);
+        output[params.output_base + position.index] = maximum.value;
+        indices[params.output_base + position.index] = maximum.index;
     }
-    let rows = adaptive_span(position.row, params.in_height, params.out_height);
-    let columns = adaptive_span(position.column, params.in_width, params.out_width);
-    let maximum = window_maximum(position.plane, rows, columns);
-    output[params.output_base + position.index] = maximum.value;
-    indices[params.output_base + position.index] = maximum.index;
 }
 
 // The plane this lane reduces and the lane's rank inside it.
