@@ -3,10 +3,10 @@
 
 use crate::Tour;
 use wgcnn::{
-    activate, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, global_avg_pool2d,
-    global_max_pool2d, max_pool2d, max_pool2d_with_indices, reference, Activation,
-    AvgPool2dOptions, Conv2d, Conv2dOptions, Error, GlobalAvgPool2d, HostTensor, MaxPool2d,
-    MaxPool2dOptions, Padding, ReLU, Result, Tensor,
+    activate, adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_max_pool2d_with_indices,
+    avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d, max_pool2d_with_indices,
+    reference, Activation, AvgPool2dOptions, Conv2d, Conv2dOptions, Error, GlobalAvgPool2d,
+    HostTensor, MaxPool2d, MaxPool2dOptions, Padding, ReLU, Result, Tensor,
 };
 
 fn random(tour: &mut Tour, shape: &[usize], scale: f32) -> HostTensor {
@@ -67,6 +67,18 @@ pub fn run(tour: &mut Tour) -> Result<()> {
         || reference::adaptive_max_pool2d(&host, [5, 3]),
         0.0,
     )?;
+    tour.check(
+        "adaptive_max_pool2d -> 5x3 +indices",
+        || Ok(adaptive_max_pool2d_with_indices(&x, [5, 3])?.0),
+        || reference::adaptive_max_pool2d(&host, [5, 3]),
+        0.0,
+    )?;
+    let indices = adaptive_max_pool2d_with_indices(&x, [5, 3])?.1.to_vec()?;
+    if indices != reference::adaptive_max_pool2d_with_indices(&host, [5, 3])?.1 {
+        return Err(Error::Gpu(
+            "adaptive_max_pool2d indices differ from the reference".into(),
+        ));
+    }
     let host = random(tour, &[1, 512, 7, 7], 1.0);
     let x = host.upload(&tour.gpu)?;
     tour.check(
