@@ -3,8 +3,9 @@
 // Layout: input [N, C_in, H, W], weight [C_out, C_in/groups, KH, KW], bias [C_out],
 // output [N, C_out, H_out, W_out], all row-major float32.
 // Thread mapping: one invocation computes 4 consecutive output columns of one row x 32 output
-// channels of one group; a workgroup covers 64 such tiles of one output plane, all for the same
-// 32 channels. The reduction runs over the taps k = (c, p, q) of one group, 8 at a time: lane
+// channels of one group; a workgroup covers 16 such tiles of one output plane, all for the same
+// 32 channels, and workgroups are numbered with the channel tile fastest (as conv2d_window.wgsl:
+// small planes waste fewer lanes, and workgroups that read the same input run back to back). The reduction runs over the taps k = (c, p, q) of one group, 8 at a time: lane
 // l of each subgroup loads the 32 weights of tap k0 + (l % 8), and subgroupBroadcast hands them
 // to every lane. A load whose address differs per lane is the expensive operation on a CPU
 // adapter; sharing the weights this way cuts weight loads per multiply-add by 8.
@@ -41,7 +42,7 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const WORKGROUP_SIZE: u32 = 64u;
+const TILES_PER_WORKGROUP: u32 = 16u; // `SUBGROUP.tiles_per_workgroup` in src/ops/conv2d/mod.rs
 const CHANNEL_TILE: u32 = 32u;
 const COLUMN_TILE: u32 = 4u;
 const TAP_CHUNK: u32 = 8u;
@@ -121,22 +122,22 @@ fn store_tile(tile: mat4x4<f32>, channel_start: u32, last_channel: u32, row_base
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn conv2d_subgroup(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                    @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let block_index = workgroup.x + workgroup.y * groups_launched.x;
     let channel_tiles = params.groups * params.channel_tiles_per_group;
     let tiles_per_plane = params.out_height * params.column_tiles;
-    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
     let image = min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u);
-    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
     // Every lane runs the loop (subgroupBroadcast needs the whole subgroup); lanes past the end
     // compute a copy of the last tile and store nothing.
     let lane_in_range = block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
     let out_row = pixel_tile / params.column_tiles;
     let first_column = (pixel_tile % params.column_tiles) * COLUMN_TILE;
-    let channel_tile = (block_index / pixel_blocks) % channel_tiles;
+    let channel_tile = block_index % channel_tiles;
     let group = channel_tile / params.channel_tiles_per_group;
     let first_out_channel = group * params.out_channels_per_group + (channel_tile % params.channel_tiles_per_group) * CHANNEL_TILE;
     let last_out_channel = (group + 1u) * params.out_channels_per_group - 1u;

@@ -120,7 +120,7 @@ const SUBGROUP: Variant = Variant {
     column_tile: 4,
     row_tile: 1,
     aligned_windows: false,
-    tiles_per_workgroup: 64,
+    tiles_per_workgroup: 16,
 };
 const SINGLE_CHANNEL: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2d, "conv2d_single_channel"),
