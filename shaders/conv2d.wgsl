@@ -42,9 +42,10 @@ struct Conv2dParams {
 
 const CHANNEL_TILE: u32 = 8u;
 const COLUMN_TILE: u32 = 8u;
-const WORKGROUP_SIZE: u32 = 64u;
-// conv2d's workgroup: 16 tiles (`PORTABLE.tiles_per_workgroup` in src/ops/conv2d/mod.rs). On GL
-// llvmpipe 16 ran conv3x3_r18 in 45 ms and conv5x5_incep in 3.9 ms, 64 in 50 and 4.4.
+const WORKGROUP_SIZE: u32 = 64u; // conv2d_depthwise3x3 (16 measured no better on dwconv3x3)
+// conv2d's and conv2d_single_channel's workgroup: 16 tiles (`tiles_per_workgroup` in
+// src/ops/conv2d/mod.rs). On GL llvmpipe 16 ran conv3x3_r18 in 45 ms and conv5x5_incep in 3.9
+// ms, 64 in 50 and 4.4.
 const TILES_PER_WORKGROUP: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Conv2dParams;
@@ -178,16 +179,17 @@ fn conv2d(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) 
 
 // One output channel per invocation: 8 consecutive output columns of one row. For groups with
 // fewer than 4 output channels (depthwise convolution, with or without a multiplier), where the
-// 8-channel tile above would leave most of its work idle. A workgroup covers 64 such tiles of
-// one output plane, so every lane reads the same weights.
-@compute @workgroup_size(64)
+// 8-channel tile above would leave most of its work idle. A workgroup covers 16 such tiles of
+// one output plane, so every lane reads the same weights (with 64, a 7x7 plane left 57 of 64
+// lanes idle: MobileNet's 960-channel 7x7 depthwise took 4.1 ms, with 16 1.26 ms on lavapipe).
+@compute @workgroup_size(16)
 fn conv2d_single_channel(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                          @builtin(local_invocation_index) lane: u32) {
     let block_index = workgroup.x + workgroup.y * groups_launched.x;
     let tiles_per_plane = params.out_height * params.column_tiles;
-    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
     let image = block_index / (pixel_blocks * params.out_channels);
-    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
+    let unclamped_tile = (block_index % pixel_blocks) * TILES_PER_WORKGROUP + lane;
     let lane_in_range = image < params.batch && unclamped_tile < tiles_per_plane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
     let out_channel = (block_index / pixel_blocks) % params.out_channels;

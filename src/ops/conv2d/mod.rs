@@ -128,7 +128,7 @@ const SINGLE_CHANNEL: Variant = Variant {
     column_tile: 8,
     row_tile: 1,
     aligned_windows: false,
-    tiles_per_workgroup: 64,
+    tiles_per_workgroup: 16,
 };
 /// Depthwise 3x3 at stride 1 on rows of whole vec4s, 8 columns x 4 rows per invocation
 /// (dwconv3x3 on lavapipe: 3.9 -> 2.0 ms).
