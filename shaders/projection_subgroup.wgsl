@@ -64,6 +64,31 @@ fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
                        fma(w, vec4<f32>(x.z), m[2]), fma(w, vec4<f32>(x.w), m[3]));
 }
 
+// Lane t's `w` in every lane, for t = 0..7: the weights of the chunk's channel t.
+fn lanes8(w: vec4<f32>) -> array<vec4<f32>, 8> {
+    return array<vec4<f32>, 8>(subgroupBroadcast(w, 0u), subgroupBroadcast(w, 1u), subgroupBroadcast(w, 2u),
+        subgroupBroadcast(w, 3u), subgroupBroadcast(w, 4u), subgroupBroadcast(w, 5u), subgroupBroadcast(w, 6u),
+        subgroupBroadcast(w, 7u));
+}
+
+// Eight channels into one accumulator matrix, column by column: each column stays in a
+// register through all eight (as `taps8` in conv2d_window.wgsl).
+fn taps8(m: mat4x4<f32>, w: array<vec4<f32>, 8>, x: array<vec4<f32>, 8>) -> mat4x4<f32> {
+    let column0 = fma(w[7], vec4<f32>(x[7].x), fma(w[6], vec4<f32>(x[6].x), fma(w[5], vec4<f32>(x[5].x),
+        fma(w[4], vec4<f32>(x[4].x), fma(w[3], vec4<f32>(x[3].x), fma(w[2], vec4<f32>(x[2].x),
+        fma(w[1], vec4<f32>(x[1].x), fma(w[0], vec4<f32>(x[0].x), m[0]))))))));
+    let column1 = fma(w[7], vec4<f32>(x[7].y), fma(w[6], vec4<f32>(x[6].y), fma(w[5], vec4<f32>(x[5].y),
+        fma(w[4], vec4<f32>(x[4].y), fma(w[3], vec4<f32>(x[3].y), fma(w[2], vec4<f32>(x[2].y),
+        fma(w[1], vec4<f32>(x[1].y), fma(w[0], vec4<f32>(x[0].y), m[1]))))))));
+    let column2 = fma(w[7], vec4<f32>(x[7].z), fma(w[6], vec4<f32>(x[6].z), fma(w[5], vec4<f32>(x[5].z),
+        fma(w[4], vec4<f32>(x[4].z), fma(w[3], vec4<f32>(x[3].z), fma(w[2], vec4<f32>(x[2].z),
+        fma(w[1], vec4<f32>(x[1].z), fma(w[0], vec4<f32>(x[0].z), m[2]))))))));
+    let column3 = fma(w[7], vec4<f32>(x[7].w), fma(w[6], vec4<f32>(x[6].w), fma(w[5], vec4<f32>(x[5].w),
+        fma(w[4], vec4<f32>(x[4].w), fma(w[3], vec4<f32>(x[3].w), fma(w[2], vec4<f32>(x[2].w),
+        fma(w[1], vec4<f32>(x[1].w), fma(w[0], vec4<f32>(x[0].w), m[3]))))))));
+    return mat4x4<f32>(column0, column1, column2, column3);
+}
+
 // The 4 pixels of input channel `channel` (0 past the last channel).
 fn channel_input(channel_base: u32, channel: u32, pixel_offsets: vec4<u32>) -> vec4<f32> {
     let valid = channel < params.in_channels;
@@ -125,7 +150,6 @@ fn projection_subgroup(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
     var m5: mat4x4<f32>;
     var m6: mat4x4<f32>;
     var m7: mat4x4<f32>;
-    var x: vec4<f32>;
     var channel_base = params.input_base + batch * params.input_batch_stride;
     for (var c0 = 0u; c0 < params.in_channels; c0 += CHANNEL_CHUNK) {
         let my_channel = c0 + subgroup_lane % CHANNEL_CHUNK;
@@ -139,86 +163,25 @@ fn projection_subgroup(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
         let w5 = select(vec4<f32>(weight[rows5.x + k], weight[rows5.y + k], weight[rows5.z + k], weight[rows5.w + k]), vec4<f32>(0.0), zero);
         let w6 = select(vec4<f32>(weight[rows6.x + k], weight[rows6.y + k], weight[rows6.z + k], weight[rows6.w + k]), vec4<f32>(0.0), zero);
         let w7 = select(vec4<f32>(weight[rows7.x + k], weight[rows7.y + k], weight[rows7.z + k], weight[rows7.w + k]), vec4<f32>(0.0), zero);
-        x = channel_input(channel_base, c0 + 0u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 0u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 0u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 0u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 0u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 0u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 0u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 0u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 0u), x);
-        channel_base += params.input_channel_stride;
-        x = channel_input(channel_base, c0 + 1u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 1u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 1u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 1u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 1u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 1u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 1u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 1u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 1u), x);
-        channel_base += params.input_channel_stride;
-        x = channel_input(channel_base, c0 + 2u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 2u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 2u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 2u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 2u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 2u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 2u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 2u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 2u), x);
-        channel_base += params.input_channel_stride;
-        x = channel_input(channel_base, c0 + 3u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 3u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 3u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 3u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 3u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 3u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 3u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 3u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 3u), x);
-        channel_base += params.input_channel_stride;
-        x = channel_input(channel_base, c0 + 4u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 4u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 4u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 4u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 4u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 4u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 4u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 4u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 4u), x);
-        channel_base += params.input_channel_stride;
-        x = channel_input(channel_base, c0 + 5u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 5u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 5u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 5u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 5u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 5u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 5u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 5u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 5u), x);
-        channel_base += params.input_channel_stride;
-        x = channel_input(channel_base, c0 + 6u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 6u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 6u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 6u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 6u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 6u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 6u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 6u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 6u), x);
-        channel_base += params.input_channel_stride;
-        x = channel_input(channel_base, c0 + 7u, pixel_offsets);
-        m0 = outer_add(m0, subgroupBroadcast(w0, 7u), x);
-        m1 = outer_add(m1, subgroupBroadcast(w1, 7u), x);
-        m2 = outer_add(m2, subgroupBroadcast(w2, 7u), x);
-        m3 = outer_add(m3, subgroupBroadcast(w3, 7u), x);
-        m4 = outer_add(m4, subgroupBroadcast(w4, 7u), x);
-        m5 = outer_add(m5, subgroupBroadcast(w5, 7u), x);
-        m6 = outer_add(m6, subgroupBroadcast(w6, 7u), x);
-        m7 = outer_add(m7, subgroupBroadcast(w7, 7u), x);
-        channel_base += params.input_channel_stride;
+        // The chunk's 8 channels, then each matrix through all 8 (`taps8`).
+        let x0 = channel_input(channel_base, c0, pixel_offsets);
+        let x1 = channel_input(channel_base + params.input_channel_stride, c0 + 1u, pixel_offsets);
+        let x2 = channel_input(channel_base + 2u * params.input_channel_stride, c0 + 2u, pixel_offsets);
+        let x3 = channel_input(channel_base + 3u * params.input_channel_stride, c0 + 3u, pixel_offsets);
+        let x4 = channel_input(channel_base + 4u * params.input_channel_stride, c0 + 4u, pixel_offsets);
+        let x5 = channel_input(channel_base + 5u * params.input_channel_stride, c0 + 5u, pixel_offsets);
+        let x6 = channel_input(channel_base + 6u * params.input_channel_stride, c0 + 6u, pixel_offsets);
+        let x7 = channel_input(channel_base + 7u * params.input_channel_stride, c0 + 7u, pixel_offsets);
+        let xs = array<vec4<f32>, 8>(x0, x1, x2, x3, x4, x5, x6, x7);
+        m0 = taps8(m0, lanes8(w0), xs);
+        m1 = taps8(m1, lanes8(w1), xs);
+        m2 = taps8(m2, lanes8(w2), xs);
+        m3 = taps8(m3, lanes8(w3), xs);
+        m4 = taps8(m4, lanes8(w4), xs);
+        m5 = taps8(m5, lanes8(w5), xs);
+        m6 = taps8(m6, lanes8(w6), xs);
+        m7 = taps8(m7, lanes8(w7), xs);
+        channel_base += 8u * params.input_channel_stride;
     }
     if (!lane_in_range) {
         return;

@@ -8,8 +8,8 @@ mod common;
 use common::{assert_close, assert_conv_matches, gpu, random};
 use wgcnn::random::Rng;
 use wgcnn::{
-    conv2d, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions, HostTensor,
-    Padding,
+    conv2d, conv2d_kernel, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions,
+    HostTensor, Padding,
 };
 
 /// |gpu - reference| <= ABS + REL * |reference|; outputs are O(1) (weights scaled 1/sqrt(fan_in)).
@@ -259,6 +259,9 @@ fn channel_counts_that_cross_tile_boundaries() {
         ([1, 10, 9, 7], [40, 5, 3, 3], 2),
         ([2, 6, 5, 9], [70, 3, 1, 1], 2),
         ([2, 37, 6, 5], [70, 37, 1, 1], 1),
+        // 289 pixels (not whole vec4s): the subgroup projection where subgroups exist, over
+        // four full 8-channel chunks and a tail of 5.
+        ([2, 37, 17, 17], [70, 37, 1, 1], 1),
     ] {
         let options = Conv2dOptions {
             padding: Padding::Same,
@@ -271,6 +274,12 @@ fn channel_counts_that_cross_tile_boundaries() {
         let bias = random(&mut rng, &[weight_shape[0]], 0.1);
         let context = format!("{weight_shape:?} groups {groups}");
         assert_conv_matches(&gpu, &input, &weight, Some(&bias), &options, &context);
+        let geometry =
+            Conv2dGeometry::new(&input_shape, &weight_shape, Some(weight_shape[0]), &options)
+                .unwrap();
+        if input_shape[2] == 17 && gpu.has_subgroups() {
+            assert_eq!(conv2d_kernel(&gpu, &geometry), "projection_subgroup");
+        }
     }
 }
 
