@@ -39,7 +39,7 @@ struct ProjectionParams {
 
 const CHANNEL_TILE: u32 = 8u;
 const PIXEL_TILE: u32 = 4u;
-const WORKGROUP_SIZE: u32 = 16u; // `PORTABLE.workgroup` in src/ops/projection.rs
+const WORKGROUP_SIZE: u32 = 16u; // `PORTABLE.workgroup_size` in src/ops/projection.rs
 
 @group(0) @binding(0) var<uniform> params: ProjectionParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;   // see the strides above, from input_base

@@ -1,8 +1,8 @@
 //! Adaptive and global pooling (PyTorch's `F.adaptive_{avg,max}_pool2d`, max with or without
 //! `return_indices`, and the global pools as their `[N, C, 1, 1]` case) over
-//! `shaders/adaptive_pool2d.wgsl`. Adaptive pools run one invocation
-//! per output element; the global pools reduce each plane with up to 64 invocations (see the
-//! shader's header). Window arithmetic is shared with the CPU reference.
+//! `shaders/adaptive_pool2d.wgsl`. Adaptive pools run one invocation per output element; the
+//! global pools reduce each plane with up to 64 invocations (see the shader's header). Window
+//! arithmetic is shared with the CPU reference.
 
 use super::pool2d::{record_pool, Pool2dParams, PoolIndices, WORKGROUP_SIZE};
 use crate::error::{Error, Result};

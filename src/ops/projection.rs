@@ -84,24 +84,24 @@ struct Variant {
     kernel: Kernel,
     channel_tile: usize,
     pixel_tile: usize,
-    workgroup: usize,
+    workgroup_size: usize,
 }
 
 const PORTABLE: Variant = Variant {
     kernel: Kernel::new(Shader::Projection, "projection"),
     channel_tile: 8,
     pixel_tile: 4,
-    workgroup: 16,
+    workgroup_size: 16,
 };
 const SUBGROUP: Variant = Variant {
     kernel: Kernel::new(Shader::ProjectionSubgroup, "projection_subgroup"),
     channel_tile: 32,
     pixel_tile: 4,
-    workgroup: 64,
+    workgroup_size: 64,
 };
 
 fn variant(gpu: &Gpu, g: &ProjectionGeometry, largest_pixels: usize) -> &'static Variant {
-    let enough_pixels = largest_pixels.div_ceil(SUBGROUP.pixel_tile) >= SUBGROUP.workgroup;
+    let enough_pixels = largest_pixels.div_ceil(SUBGROUP.pixel_tile) >= SUBGROUP.workgroup_size;
     if gpu.has_subgroups() && g.out_channels >= SUBGROUP_MIN_CHANNELS && enough_pixels {
         &SUBGROUP
     } else {
@@ -158,9 +158,9 @@ pub(crate) fn record_projection(
         };
         let pixel_tiles = pixels.div_ceil(variant.pixel_tile);
         let pixel_lanes = if std::ptr::eq(variant, &SUBGROUP) {
-            variant.workgroup
+            variant.workgroup_size
         } else {
-            pixel_tiles.next_power_of_two().min(variant.workgroup)
+            pixel_tiles.next_power_of_two().min(variant.workgroup_size)
         };
         let params = ProjectionParams {
             batch: batch as u32,
@@ -188,7 +188,7 @@ pub(crate) fn record_projection(
             bias.unwrap_or(weight).view(),
             output_view,
         ];
-        let channel_lanes = variant.workgroup / pixel_lanes;
+        let channel_lanes = variant.workgroup_size / pixel_lanes;
         let workgroups =
             batch * channel_tiles.div_ceil(channel_lanes) * pixel_tiles.div_ceil(pixel_lanes);
         gpu.dispatch(variant.kernel, &params, &views, workgroups as u32)?;

@@ -1,8 +1,8 @@
 //! conv2d's fast path (`shaders/conv2d_window.wgsl`) for the common kernels: 1x1, 3x3 and 5x5
 //! at stride 1, 3x3 and 7x7 at stride 2, on adapters with subgroups, when input rows are whole
-//! vec4s (W % 4 == 0) and each group has at least 8 output channels. The weights are first repacked on the GPU (one small dispatch) so
-//! that the 32 channels of a tap are contiguous; then one invocation computes 4 output columns
-//! x 32 output channels. On Vulkan lavapipe this took conv3x3_r18 from 22 ms (the general
+//! vec4s (W % 4 == 0) and each group has at least 8 output channels. The weights are first
+//! repacked on the GPU (one small dispatch) so that the 32 channels of a tap are contiguous;
+//! then one invocation computes 4 output columns x 32 output channels. On Vulkan lavapipe this took conv3x3_r18 from 22 ms (the general
 //! subgroup kernel) to 12 ms; see BENCHMARKS.md.
 
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
