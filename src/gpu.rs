@@ -71,6 +71,7 @@ pub(crate) struct GpuInner {
     pub info: AdapterInfo,
     pub limits: wgpu::Limits,
     pub subgroups: bool,
+    pub int64_loads: bool,
     pub max_binding_bytes: u64,
     /// Workgroups along x before a dispatch wraps into y.
     pub grid_width: u32,
@@ -155,11 +156,17 @@ impl Gpu {
         // Subgroup kernels assume subgroups of at least 8 invocations (lavapipe: 8, GPUs: 32-64).
         let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP)
             && raw_info.subgroup_min_size >= 8;
-        let required_features = if subgroups {
-            wgpu::Features::SUBGROUP
-        } else {
-            wgpu::Features::empty()
-        };
+        // The `_int64` kernels read 4 floats as two u64s: llvmpipe loads storage values component
+        // by component, so that halves their loads' cost there; on a real GPU it buys nothing.
+        let int64_loads = adapter.features().contains(wgpu::Features::SHADER_INT64)
+            && raw_info.device_type == wgpu::DeviceType::Cpu;
+        let mut required_features = wgpu::Features::empty();
+        if subgroups {
+            required_features |= wgpu::Features::SUBGROUP;
+        }
+        if int64_loads {
+            required_features |= wgpu::Features::SHADER_INT64;
+        }
         let limits = adapter.limits();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -195,6 +202,7 @@ impl Gpu {
                 info,
                 limits,
                 subgroups,
+                int64_loads,
                 max_binding_bytes,
                 grid_width,
                 poison: AtomicBool::new(options.poison_outputs),
@@ -219,6 +227,12 @@ impl Gpu {
     /// does not) with subgroups of at least 8 invocations.
     pub fn has_subgroups(&self) -> bool {
         self.inner.subgroups
+    }
+
+    /// Whether the `_int64` kernels run here: a CPU adapter with 64-bit integers in shaders
+    /// (lavapipe has them; GL llvmpipe does not), where loading 4 floats as two u64s is faster.
+    pub fn has_int64_loads(&self) -> bool {
+        self.inner.int64_loads
     }
 
     /// The device's limits (adapter maximums; wgcnn requests all of them).

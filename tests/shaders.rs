@@ -1,6 +1,7 @@
 //! Every `shaders/*.wgsl` parses and validates with naga, without a GPU. Shaders that use
 //! subgroup operations (`subgroupBroadcast`) are validated with subgroup capabilities on (the
-//! SUBGROUP feature enables them; naga takes no `enable subgroups;` yet).
+//! SUBGROUP feature enables them; naga takes no `enable subgroups;` yet), the `_int64` ones with
+//! 64-bit integers (the SHADER_INT64 feature); every other one with no capability at all.
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
@@ -16,8 +17,11 @@ fn every_shader_parses_and_validates() {
         let source = std::fs::read_to_string(&path).unwrap();
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
+        let name = path.file_name().unwrap().to_string_lossy();
         let capabilities = if source.contains("subgroupBroadcast") {
             Capabilities::all()
+        } else if name.ends_with("_int64.wgsl") {
+            Capabilities::SHADER_INT64
         } else {
             Capabilities::empty()
         };
@@ -39,5 +43,6 @@ fn every_shader_parses_and_validates() {
     assert!(
         checked.contains(&"conv2d.wgsl".to_string())
             && checked.contains(&"projection.wgsl".to_string())
+            && checked.contains(&"pool2d_int64.wgsl".to_string())
     );
 }

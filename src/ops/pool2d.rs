@@ -1,12 +1,14 @@
 //! pool2d: max and average pooling with PyTorch semantics: options, validation and output
 //! geometry (shared with the CPU reference), and the GPU wrappers over `shaders/pool2d.wgsl`
 //! (one invocation per 4 consecutive outputs of a row; 8, read as vec4s, for k3 s2 p1 max and
-//! k2 s2 avg pooling on rows of a multiple of 8). Adaptive and global pooling live in
+//! k2 s2 avg pooling on rows of a multiple of 8; the max one read as u64 pairs from
+//! `shaders/pool2d_int64.wgsl` where [`Gpu::has_int64_loads`]). Adaptive and global pooling live in
 //! [`super::adaptive_pool2d`] and share [`record_pool`]. Batches larger than one storage binding
 //! are split along N inside the op.
 
 use super::batching::batch_chunks;
 use crate::error::{Error, Result};
+use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::shape::{nchw_nonempty, pool_output_len, require_positive};
 use crate::tensor::Tensor;
@@ -288,7 +290,9 @@ pub(crate) fn record_pool(
         // The vec4 entry points need aligned bases: their chunks hold whole images of a
         // multiple of 4 floats, and binding offsets are aligned to at least 16 bytes.
         let aligned = input_base % 4 == 0 && output_base % 4 == 0;
-        debug_assert!(aligned || !kernel.entry_point.ends_with("_vec4"));
+        let vector =
+            kernel.entry_point.ends_with("_vec4") || kernel.entry_point.ends_with("_int64");
+        debug_assert!(aligned || !vector);
         let count = workgroups(images * channels) as u32;
         gpu.dispatch(kernel, &chunk_params, &views, count)?;
     }
@@ -309,20 +313,28 @@ fn max_3x3s2p1_rows(g: &Pool2dGeometry) -> bool {
     g.kernel[0] == 3 && g.stride[0] == 2 && g.padding[0] == 1 && g.dilation[0] == 1
 }
 
-/// The entry point for `g` and its grid: a vec4 one where the geometry has one (a row length
-/// that is a multiple of 8 and an output row of half of it, with kernel 3 / stride 2 / padding 1
-/// for max or kernel 2 / stride 2 / no padding for avg along the row), else the general one.
-fn windowed_entry(
+/// The kernel for `g` and its grid: a vec4 one where the geometry has one (a row length that is
+/// a multiple of 8 and an output row of half of it, with kernel 3 / stride 2 / padding 1 for max
+/// or kernel 2 / stride 2 / no padding for avg along the row), else the general one. The vec4 max
+/// pool has a twin in pool2d_int64.wgsl for adapters that load faster that way.
+fn windowed_kernel(
+    gpu: &Gpu,
     g: &Pool2dGeometry,
     general: &'static str,
-) -> (&'static str, impl Fn(usize) -> usize) {
+) -> (Kernel, impl Fn(usize) -> usize) {
     let rows_fit =
         g.in_width.is_multiple_of(8) && g.out_width * 2 == g.in_width && g.dilation[1] == 1;
     let vector = match (general, g.kernel[1], g.stride[1], g.padding[1]) {
         ("max_pool2d", 3, 2, 1) if rows_fit && max_3x3s2p1_rows(g) => {
-            Some("max_pool2d_k3s2p1_vec4")
+            Some(if gpu.has_int64_loads() {
+                Kernel::new(Shader::Pool2dInt64, "max_pool2d_k3s2p1_int64")
+            } else {
+                Kernel::new(Shader::Pool2d, "max_pool2d_k3s2p1_vec4")
+            })
         }
-        ("avg_pool2d", 2, 2, 0) if rows_fit => Some("avg_pool2d_k2s2_vec4"),
+        ("avg_pool2d", 2, 2, 0) if rows_fit => {
+            Some(Kernel::new(Shader::Pool2d, "avg_pool2d_k2s2_vec4"))
+        }
         _ => None,
     };
     let per_plane = match vector {
@@ -332,22 +344,18 @@ fn windowed_entry(
         None => g.out_height * g.out_width.div_ceil(COLUMN_TILE),
     };
     let workgroups = move |planes: usize| (planes * per_plane).div_ceil(WORKGROUP_SIZE);
-    (vector.unwrap_or(general), workgroups)
+    (
+        vector.unwrap_or(Kernel::new(Shader::Pool2d, general)),
+        workgroups,
+    )
 }
 
 /// 2-D max pooling (PyTorch's `F.max_pool2d`): padding never takes part, NaN propagates.
 pub fn max_pool2d(input: &Tensor, options: &MaxPool2dOptions) -> Result<Tensor> {
     let g = Pool2dGeometry::max(input.shape(), options)?;
     let params = Pool2dParams::windowed(&g);
-    let (entry, workgroups) = windowed_entry(&g, "max_pool2d");
-    record_pool(
-        Kernel::new(Shader::Pool2d, entry),
-        input,
-        g.output_shape(),
-        params,
-        None,
-        workgroups,
-    )
+    let (kernel, workgroups) = windowed_kernel(input.gpu(), &g, "max_pool2d");
+    record_pool(kernel, input, g.output_shape(), params, None, workgroups)
 }
 
 /// [`max_pool2d`] that also returns where each maximum came from (`return_indices=True`): the
@@ -359,7 +367,7 @@ pub fn max_pool2d_with_indices(
 ) -> Result<(Tensor, PoolIndices)> {
     let g = Pool2dGeometry::max(input.shape(), options)?;
     let params = Pool2dParams::windowed(&g);
-    let (_, workgroups) = windowed_entry(&g, "max_pool2d_with_indices");
+    let (_, workgroups) = windowed_kernel(input.gpu(), &g, "max_pool2d_with_indices");
     // u32 bit patterns; poisoning fills them with 0x7fc00000, an index no plane reaches.
     let raw = Tensor::output(input.gpu(), &g.output_shape())?;
     let entry = "max_pool2d_with_indices";
@@ -383,13 +391,6 @@ pub fn avg_pool2d(input: &Tensor, options: &AvgPool2dOptions) -> Result<Tensor> 
         divisor_override: options.divisor_override.unwrap_or(0) as u32,
         ..Pool2dParams::windowed(&g)
     };
-    let (entry, workgroups) = windowed_entry(&g, "avg_pool2d");
-    record_pool(
-        Kernel::new(Shader::Pool2d, entry),
-        input,
-        g.output_shape(),
-        params,
-        None,
-        workgroups,
-    )
+    let (kernel, workgroups) = windowed_kernel(input.gpu(), &g, "avg_pool2d");
+    record_pool(kernel, input, g.output_shape(), params, None, workgroups)
 }
