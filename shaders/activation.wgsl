@@ -21,7 +21,7 @@ struct ActivationParams {
 const WORKGROUP_SIZE: u32 = 64u;
 const VECTORS_PER_INVOCATION: u32 = 16u;
 
-@group(0) @binding(0) var<uniform> params: ActivationParams;
+var<immediate> params: ActivationParams;
 
 // Sign bit set and not NaN: -0.0 down to -inf. The ordering tests run on the bits, because GL
 // llvmpipe folds a float `x <= 0.0 ? 0.0 : x` into a max() that turns NaN into 0.

@@ -33,7 +33,7 @@ struct Pool2dParams {
 
 const WORKGROUP_SIZE: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> params: Pool2dParams;
+var<immediate> params: Pool2dParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;         // [N, C, H, W]
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;  // [N, C, H_out, W_out]
 // adaptive_max_pool2d_with_indices: each maximum's `row * W + column` in its plane.

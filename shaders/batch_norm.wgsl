@@ -32,7 +32,7 @@ struct Moments {
 }
 
 // How partial_moments and normalize walk a channel, in elements (floats or vec4s): the first
-// six fields of their parameters (flat there: a nested struct in a uniform needs padding).
+// six fields of their parameters (flat there, as in the Rust mirrors).
 struct ChannelTiles {
     channels: u32,
     plane: u32,                // elements per (n, c) plane
@@ -92,28 +92,28 @@ struct NormalizeParams {
 }
 
 // partial_moments, partial_moments_vec4
-@group(0) @binding(0) var<uniform> partial_params: PartialParams;
+var<immediate> partial_params: PartialParams;
 @group(0) @binding(1) var<storage, read> partial_input: array<f32>;                  // [N, C, H, W] from input_base
 @group(0) @binding(1) var<storage, read> partial_input_vectors: array<vec4<f32>>;    // the same, as vec4s
 @group(0) @binding(2) var<storage, read> shift_input: array<f32>;                    // [C, H, W] (image 0) from shift_base
 @group(0) @binding(3) var<storage, read_write> partial_output: array<Moments>;       // [C, partials_per_channel]
 // merge_moments
-@group(0) @binding(0) var<uniform> merge_params: MergeParams;
+var<immediate> merge_params: MergeParams;
 @group(0) @binding(1) var<storage, read> merge_input: array<Moments>;                // [C, partials_in_per_channel]
 @group(0) @binding(2) var<storage, read_write> merge_output: array<Moments>;         // [C, partials_out_per_channel]
 // finalize_moments (binding 1 is merge_input, binding 2 shift_input)
-@group(0) @binding(0) var<uniform> finalize_params: FinalizeParams;
+var<immediate> finalize_params: FinalizeParams;
 @group(0) @binding(3) var<storage, read_write> mean_output: array<f32>;              // [C]
 @group(0) @binding(4) var<storage, read_write> var_biased_output: array<f32>;        // [C]
 @group(0) @binding(5) var<storage, read_write> var_unbiased_output: array<f32>;      // [C]
 // update_running_stats
-@group(0) @binding(0) var<uniform> running_params: RunningParams;
+var<immediate> running_params: RunningParams;
 @group(0) @binding(1) var<storage, read> batch_mean: array<f32>;                     // [C]
 @group(0) @binding(2) var<storage, read> batch_var_unbiased: array<f32>;             // [C]
 @group(0) @binding(3) var<storage, read_write> running_mean: array<f32>;             // [C]
 @group(0) @binding(4) var<storage, read_write> running_var: array<f32>;              // [C]
 // normalize, normalize_vec4
-@group(0) @binding(0) var<uniform> normalize_params: NormalizeParams;
+var<immediate> normalize_params: NormalizeParams;
 @group(0) @binding(1) var<storage, read> normalize_input: array<f32>;                // [N, C, H, W] from input_base
 @group(0) @binding(1) var<storage, read> normalize_input_vectors: array<vec4<f32>>;  // the same, as vec4s
 @group(0) @binding(2) var<storage, read> channel_mean: array<f32>;                   // [C]

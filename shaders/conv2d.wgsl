@@ -48,7 +48,7 @@ const WORKGROUP_SIZE: u32 = 64u; // conv2d_depthwise3x3 (16 measured no better o
 // ms, 64 in 50 and 4.4.
 const TILES_PER_WORKGROUP: u32 = 16u;
 
-@group(0) @binding(0) var<uniform> params: Conv2dParams;
+var<immediate> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;   // [N, C_in, H, W] from input_base
 @group(0) @binding(2) var<storage, read> weight: array<f32>;  // [C_out, C_in/groups, KH, KW]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;    // [C_out] (one dummy value when has_bias = 0)

@@ -47,7 +47,7 @@ const CHANNEL_TILE: u32 = 32u;
 const COLUMN_TILE: u32 = 4u;
 const TAP_CHUNK: u32 = 8u;
 
-@group(0) @binding(0) var<uniform> params: Conv2dParams;
+var<immediate> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;   // [N, C_in, H, W] from input_base
 @group(0) @binding(2) var<storage, read> weight: array<f32>;  // [C_out, C_in/groups, KH, KW]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;    // [C_out] (one dummy value when has_bias = 0)

@@ -52,7 +52,7 @@ const WORKGROUP_SIZE: u32 = 64u;     // pack_weights
 const TILES_PER_WORKGROUP: u32 = 16u; // the convolution entry points (`TILES_PER_WORKGROUP` in window.rs)
 const CHANNEL_TILE: u32 = 32u;
 
-@group(0) @binding(0) var<uniform> params: Conv2dParams;
+var<immediate> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
 @group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [groups, taps, padded_channels / 4]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)

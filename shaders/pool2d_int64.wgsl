@@ -37,7 +37,7 @@ const COLUMN_TILE: u32 = 4u;
 const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in pool2d.rs)
 const VECTOR_ROWS: u32 = 4u;  // output rows per invocation (`VECTOR_ROWS` in pool2d.rs)
 
-@group(0) @binding(0) var<uniform> params: Pool2dParams;
+var<immediate> params: Pool2dParams;
 @group(0) @binding(1) var<storage, read> input_pairs: array<vec2<u64>>;      // [N, C, H, W], 4 floats each
 @group(0) @binding(2) var<storage, read_write> output_vectors: array<vec4<f32>>; // [N, C, H_out, W_out]
 

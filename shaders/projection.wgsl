@@ -41,7 +41,7 @@ const CHANNEL_TILE: u32 = 8u;
 const PIXEL_TILE: u32 = 4u;
 const WORKGROUP_SIZE: u32 = 16u; // `PORTABLE.workgroup_size` in src/ops/projection.rs
 
-@group(0) @binding(0) var<uniform> params: ProjectionParams;
+var<immediate> params: ProjectionParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;   // see the strides above, from input_base
 @group(0) @binding(2) var<storage, read> weight: array<f32>;  // [K, C]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;    // [K] (one dummy value when has_bias = 0)

@@ -35,7 +35,7 @@ const PIXEL_TILE: u32 = 4u;
 const CHANNEL_CHUNK: u32 = 8u;
 const WORKGROUP_SIZE: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> params: ProjectionParams;
+var<immediate> params: ProjectionParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;   // see projection.wgsl, from input_base
 @group(0) @binding(2) var<storage, read> weight: array<f32>;  // [K, C]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;    // [K] (one dummy value when has_bias = 0)

@@ -124,7 +124,8 @@ impl Gpu {
     }
 
     /// Records one dispatch of `kernel` over `workgroups` workgroups (a 1-D logical grid).
-    /// Binding 0 is `params` (uniform); bindings 1.. are `storage`, in order.
+    /// `params` travel as immediates (the shader's `var<immediate>`: no buffer per dispatch);
+    /// bindings 1.. are `storage`, in order.
     pub(crate) fn dispatch<P: bytemuck::Pod>(
         &self,
         kernel: Kernel,
@@ -137,27 +138,17 @@ impl Gpu {
         }
         let pipeline = self.pipeline(kernel)?;
         let device = &self.inner.device;
-        let mut bytes = bytemuck::bytes_of(params).to_vec();
-        bytes.resize(bytes.len().next_multiple_of(16), 0);
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
-        for (index, view) in storage.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: index as u32 + 1,
+        let entries: Vec<wgpu::BindGroupEntry> = (1..)
+            .zip(storage)
+            .map(|(binding, view)| wgpu::BindGroupEntry {
+                binding,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: view.buffer,
                     offset: view.offset,
                     size: NonZeroU64::new(view.size),
                 }),
-            });
-        }
+            })
+            .collect();
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(kernel.entry_point),
             layout: &pipeline.get_bind_group_layout(0),
@@ -182,6 +173,7 @@ impl Gpu {
         });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
+        pass.set_immediates(0, bytemuck::bytes_of(params));
         pass.dispatch_workgroups(x, y, 1);
         Ok(())
     }

@@ -90,6 +90,9 @@ pub(crate) struct GpuInner {
 
 static NEXT_GPU_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The largest parameter struct (conv2d's, 100 bytes) fits; Vulkan guarantees 128.
+const MIN_IMMEDIATE_BYTES: u32 = 128;
+
 fn device_rank(device_type: wgpu::DeviceType, preference: AdapterPreference) -> u8 {
     use wgpu::DeviceType::*;
     let hardware = match device_type {
@@ -160,7 +163,20 @@ impl Gpu {
         // by component, so that halves their loads' cost there; on a real GPU it buys nothing.
         let int64_loads = adapter.features().contains(wgpu::Features::SHADER_INT64)
             && raw_info.device_type == wgpu::DeviceType::Cpu;
-        let mut required_features = wgpu::Features::empty();
+        // Every kernel takes its parameters as immediates (push constants; GL emulates them).
+        if !adapter.features().contains(wgpu::Features::IMMEDIATES)
+            || adapter.limits().max_immediate_size < MIN_IMMEDIATE_BYTES
+        {
+            return Err(Error::DeviceRequest {
+                adapter: info.name.clone(),
+                reason: format!(
+                    "wgcnn needs immediates (push constants) of at least {MIN_IMMEDIATE_BYTES} bytes; \
+                     this adapter offers {} bytes",
+                    adapter.limits().max_immediate_size
+                ),
+            });
+        }
+        let mut required_features = wgpu::Features::IMMEDIATES;
         if subgroups {
             required_features |= wgpu::Features::SUBGROUP;
         }

@@ -1,7 +1,8 @@
-//! Every `shaders/*.wgsl` parses and validates with naga, without a GPU. Shaders that use
-//! subgroup operations (`subgroupBroadcast`) are validated with subgroup capabilities on (the
+//! Every `shaders/*.wgsl` parses and validates with naga, without a GPU. Every shader takes its
+//! parameters as immediates (the IMMEDIATES feature, which the Gpu requires); those that use
+//! subgroup operations (`subgroupBroadcast`) are validated with subgroup capabilities on too (the
 //! SUBGROUP feature enables them; naga takes no `enable subgroups;` yet), the `_int64` ones with
-//! 64-bit integers (the SHADER_INT64 feature); every other one with no capability at all.
+//! 64-bit integers (the SHADER_INT64 feature), and no other shader with any other capability.
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
@@ -18,13 +19,14 @@ fn every_shader_parses_and_validates() {
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
         let name = path.file_name().unwrap().to_string_lossy();
-        let capabilities = if source.contains("subgroupBroadcast") {
-            Capabilities::all()
-        } else if name.ends_with("_int64.wgsl") {
-            Capabilities::SHADER_INT64
-        } else {
-            Capabilities::empty()
-        };
+        let capabilities = Capabilities::IMMEDIATES
+            | if source.contains("subgroupBroadcast") {
+                Capabilities::all()
+            } else if name.ends_with("_int64.wgsl") {
+                Capabilities::SHADER_INT64
+            } else {
+                Capabilities::empty()
+            };
         Validator::new(ValidationFlags::all(), capabilities)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
