@@ -6,6 +6,7 @@ use crate::dispatch::View;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::GpuInner;
+use crate::ops::batching::view_alignment;
 use std::sync::{Arc, Weak};
 use wgpu::util::DeviceExt;
 
@@ -158,12 +159,7 @@ impl Tensor {
     /// Elements `[start, start + len)` as a storage binding, plus the element index of `start`
     /// inside that binding (the binding begins at the aligned offset at or below `start`).
     pub(crate) fn view_range(&self, start: usize, len: usize) -> (View<'_>, u32) {
-        let align = self
-            .gpu
-            .inner
-            .limits
-            .min_storage_buffer_offset_alignment
-            .max(4) as u64;
+        let align = view_alignment(&self.gpu);
         let start_bytes = start as u64 * 4;
         let offset = start_bytes / align * align;
         let end = (start + len) as u64 * 4;

@@ -9,8 +9,14 @@ use crate::gpu::Gpu;
 /// every element index fits a `u32`, less one alignment unit for the offset slack of
 /// [`crate::Tensor::view_range`].
 pub(crate) fn usable_binding_bytes(gpu: &Gpu) -> u64 {
-    let align = gpu.limits().min_storage_buffer_offset_alignment as u64;
-    gpu.max_storage_binding_bytes().min(u32::MAX as u64) - align
+    gpu.max_storage_binding_bytes().min(u32::MAX as u64) - view_alignment(gpu)
+}
+
+/// Where [`crate::Tensor::view_range`] starts a binding: a multiple of the adapter's storage
+/// offset alignment and of 32 bytes, so a view whose first float is a multiple of 8 from the
+/// buffer's start sees it at a multiple of 8 too (the `_int64` kernels read 8 floats at a time).
+pub(crate) fn view_alignment(gpu: &Gpu) -> u64 {
+    (gpu.limits().min_storage_buffer_offset_alignment as u64).max(32)
 }
 
 /// Errors unless a tensor of `len` floats fits one storage binding whole.

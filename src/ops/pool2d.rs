@@ -1,7 +1,7 @@
 //! pool2d: max and average pooling with PyTorch semantics: options, validation and output
 //! geometry (shared with the CPU reference), and the GPU wrappers over `shaders/pool2d.wgsl`
 //! (one invocation per 4 consecutive outputs of a row; 8, read as vec4s, for k3 s2 p1 max and
-//! k2 s2 avg pooling on rows of a multiple of 8; the max one read as u64 pairs from
+//! k2 s2 avg pooling on rows of a multiple of 8, read as vec4<u64>s from
 //! `shaders/pool2d_int64.wgsl` where [`Gpu::has_int64_loads`]). Adaptive and global pooling live in
 //! [`super::adaptive_pool2d`] and share [`record_pool`]. Batches larger than one storage binding
 //! are split along N inside the op.
@@ -287,9 +287,9 @@ pub(crate) fn record_pool(
             output_base,
             ..params
         };
-        // The vec4 entry points need aligned bases: their chunks hold whole images of a
-        // multiple of 4 floats, and binding offsets are aligned to at least 16 bytes.
-        let aligned = input_base % 4 == 0 && output_base % 4 == 0;
+        // The vector entry points need aligned bases: their chunks hold whole images of a
+        // multiple of 8 floats, and views start at a multiple of 32 bytes.
+        let aligned = input_base % 8 == 0 && output_base % 4 == 0;
         let vector =
             kernel.entry_point.ends_with("_vec4") || kernel.entry_point.ends_with("_int64");
         debug_assert!(aligned || !vector);
@@ -306,6 +306,8 @@ const COLUMN_TILE: usize = 4;
 const VECTOR_TILES: usize = 2;
 /// Output rows per invocation of the vec4 entry points (`VECTOR_ROWS` in pool2d.wgsl).
 const VECTOR_ROWS: usize = 4;
+/// Output rows per invocation of their twins in pool2d_int64.wgsl (`VECTOR_ROWS` there).
+const INT64_VECTOR_ROWS: usize = 8;
 
 /// The vec4 max pool shares input rows between its windows: it needs kernel 3, stride 2,
 /// padding 1 and no dilation down the columns as well.
@@ -315,8 +317,8 @@ fn max_3x3s2p1_rows(g: &Pool2dGeometry) -> bool {
 
 /// The kernel for `g` and its grid: a vec4 one where the geometry has one (a row length that is
 /// a multiple of 8 and an output row of half of it, with kernel 3 / stride 2 / padding 1 for max
-/// or kernel 2 / stride 2 / no padding for avg along the row), else the general one. The vec4 max
-/// pool has a twin in pool2d_int64.wgsl for adapters that load faster that way.
+/// or kernel 2 / stride 2 / no padding for avg along the row), else the general one. The vec4
+/// kernels have twins in pool2d_int64.wgsl for adapters that load faster that way.
 fn windowed_kernel(
     gpu: &Gpu,
     g: &Pool2dGeometry,
@@ -326,28 +328,30 @@ fn windowed_kernel(
         g.in_width.is_multiple_of(8) && g.out_width * 2 == g.in_width && g.dilation[1] == 1;
     let vector = match (general, g.kernel[1], g.stride[1], g.padding[1]) {
         ("max_pool2d", 3, 2, 1) if rows_fit && max_3x3s2p1_rows(g) => {
-            Some(if gpu.has_int64_loads() {
-                Kernel::new(Shader::Pool2dInt64, "max_pool2d_k3s2p1_int64")
-            } else {
-                Kernel::new(Shader::Pool2d, "max_pool2d_k3s2p1_vec4")
-            })
+            Some(["max_pool2d_k3s2p1_vec4", "max_pool2d_k3s2p1_int64"])
         }
         ("avg_pool2d", 2, 2, 0) if rows_fit => {
-            Some(Kernel::new(Shader::Pool2d, "avg_pool2d_k2s2_vec4"))
+            Some(["avg_pool2d_k2s2_vec4", "avg_pool2d_k2s2_int64"])
         }
         _ => None,
     };
+    let kernel = match vector {
+        Some([_, int64]) if gpu.has_int64_loads() => Kernel::new(Shader::Pool2dInt64, int64),
+        Some([vec4, _]) => Kernel::new(Shader::Pool2d, vec4),
+        None => Kernel::new(Shader::Pool2d, general),
+    };
+    let vector_rows = match kernel.shader {
+        Shader::Pool2dInt64 => INT64_VECTOR_ROWS,
+        _ => VECTOR_ROWS,
+    };
     let per_plane = match vector {
         Some(_) => {
-            g.out_height.div_ceil(VECTOR_ROWS) * g.out_width.div_ceil(COLUMN_TILE * VECTOR_TILES)
+            g.out_height.div_ceil(vector_rows) * g.out_width.div_ceil(COLUMN_TILE * VECTOR_TILES)
         }
         None => g.out_height * g.out_width.div_ceil(COLUMN_TILE),
     };
     let workgroups = move |planes: usize| (planes * per_plane).div_ceil(WORKGROUP_SIZE);
-    (
-        vector.unwrap_or(Kernel::new(Shader::Pool2d, general)),
-        workgroups,
-    )
+    (kernel, workgroups)
 }
 
 /// 2-D max pooling (PyTorch's `F.max_pool2d`): padding never takes part, NaN propagates.

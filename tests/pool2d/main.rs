@@ -222,8 +222,8 @@ fn pools_run_past_65535_workgroups() {
 #[test]
 fn vec4_fast_paths_match_reference() {
     // Rows whose width is a multiple of 8 take the vec4 entry points for max k3 s2 p1 and avg
-    // k2 s2 p0: random, all-negative and NaN-holding inputs, ceil_mode and the divisor options.
-    // The max one reads u64 pairs (pool2d_int64.wgsl) on lavapipe, floats on GL llvmpipe.
+    // k2 s2 p0 along the row: random, all-negative and NaN-holding inputs, ceil_mode and the
+    // divisor options. Their twins in pool2d_int64.wgsl run on lavapipe, the float ones on GL.
     let gpu = common::gpu();
     let info = gpu.adapter_info();
     if info.device_type == "Cpu" {
@@ -256,12 +256,21 @@ fn vec4_fast_paths_match_reference() {
                 bits(expected.data()),
                 "max {shape:?} ceil {ceil_mode}"
             );
-            for (count_include_pad, divisor_override) in [(true, None), (false, Some(3))] {
+            // Down the columns the windows may be anything: 2 / 2 / 0, or 3 / 1 / 1 (padding).
+            let columns = [([2, 2], [2, 2], [0, 0]), ([3, 2], [1, 2], [1, 0])];
+            for (index, (count_include_pad, divisor_override)) in
+                [(true, None), (false, Some(3)), (true, None), (false, None)]
+                    .into_iter()
+                    .enumerate()
+            {
+                let (kernel, stride, padding) = columns[index / 2];
                 let avg = AvgPool2dOptions {
+                    stride: Some(stride),
+                    padding,
                     ceil_mode,
                     count_include_pad,
                     divisor_override,
-                    ..AvgPool2dOptions::new([2, 2])
+                    ..AvgPool2dOptions::new(kernel)
                 };
                 let expected = reference::avg_pool2d(&input, &avg).unwrap();
                 let actual = download(&avg_pool2d(&x, &avg).unwrap());
