@@ -9,7 +9,6 @@
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernels::Kernel;
-use std::num::NonZeroU64;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
@@ -138,22 +137,10 @@ impl Gpu {
         }
         let pipeline = self.pipeline(kernel)?;
         let device = &self.inner.device;
-        let entries: Vec<wgpu::BindGroupEntry> = (1..)
-            .zip(storage)
-            .map(|(binding, view)| wgpu::BindGroupEntry {
-                binding,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: view.buffer,
-                    offset: view.offset,
-                    size: NonZeroU64::new(view.size),
-                }),
-            })
-            .collect();
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.entry_point),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
+        let bind_group = self
+            .inner
+            .bind_groups
+            .get(device, kernel, &pipeline, storage);
         let max = self.inner.grid_width;
         let (x, y) = if workgroups <= max {
             (workgroups, 1)

@@ -80,6 +80,7 @@ pub(crate) struct GpuInner {
     pub modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     pub pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
     pub recording: Mutex<Option<crate::dispatch::Recording>>,
+    pub bind_groups: crate::bind_groups::BindGroupCache,
     /// Buffers of dropped op outputs, by size in bytes, for reuse by later outputs.
     pub free_buffers: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
     pub errors: Arc<Mutex<Vec<String>>>,
@@ -226,6 +227,7 @@ impl Gpu {
                 modules: Mutex::new(HashMap::new()),
                 pipelines: Mutex::new(HashMap::new()),
                 recording: Mutex::new(None),
+                bind_groups: Default::default(),
                 free_buffers: Mutex::new(HashMap::new()),
                 errors,
                 _instance: instance,
@@ -291,13 +293,18 @@ impl Gpu {
 const FREE_BUFFERS_PER_SIZE: usize = 4;
 
 impl GpuInner {
-    /// Keeps a dropped output's buffer for the next output of the same size.
-    pub(crate) fn recycle(&self, buffer: wgpu::Buffer) {
-        let mut free = self.free_buffers.lock().unwrap();
-        let list = free.entry(buffer.size()).or_default();
-        if list.len() < FREE_BUFFERS_PER_SIZE {
-            list.push(buffer);
+    /// Takes back a dropped tensor's buffer: kept for the next output of the same size when it
+    /// may be recycled and the pool has room, else let go (with the bind groups naming it).
+    pub(crate) fn release(&self, buffer: wgpu::Buffer, recyclable: bool) {
+        if recyclable {
+            let mut free = self.free_buffers.lock().unwrap();
+            let list = free.entry(buffer.size()).or_default();
+            if list.len() < FREE_BUFFERS_PER_SIZE {
+                list.push(buffer);
+                return;
+            }
         }
+        self.bind_groups.forget(&buffer);
     }
 }
 

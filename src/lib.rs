@@ -12,6 +12,7 @@
 //! # Ok::<(), wgcnn::Error>(())
 //! ```
 
+mod bind_groups;
 mod dispatch;
 mod error;
 mod gpu;

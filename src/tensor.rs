@@ -47,7 +47,7 @@ impl Tensor {
             });
         Ok(Tensor {
             gpu: gpu.clone(),
-            buffer: Arc::new(TensorBuffer::owned(buffer)),
+            buffer: Arc::new(TensorBuffer::new(gpu, buffer, false)),
             shape: shape.to_vec(),
         })
     }
@@ -66,7 +66,7 @@ impl Tensor {
         });
         Ok(Tensor {
             gpu: gpu.clone(),
-            buffer: Arc::new(TensorBuffer::owned(buffer)),
+            buffer: Arc::new(TensorBuffer::new(gpu, buffer, false)),
             shape: shape.to_vec(),
         })
     }
@@ -76,10 +76,9 @@ impl Tensor {
     pub(crate) fn output(gpu: &Gpu, shape: &[usize]) -> Result<Tensor> {
         let len = shape_len(shape)?;
         let (buffer, recyclable) = gpu.alloc(len, "output")?;
-        let recycle_to = recyclable.then(|| Arc::downgrade(&gpu.inner));
         Ok(Tensor {
             gpu: gpu.clone(),
-            buffer: Arc::new(TensorBuffer { buffer, recycle_to }),
+            buffer: Arc::new(TensorBuffer::new(gpu, buffer, recyclable)),
             shape: shape.to_vec(),
         })
     }
@@ -185,14 +184,17 @@ impl std::fmt::Debug for Tensor {
 /// commands recorded before the drop finish reading before a later op writes.
 pub(crate) struct TensorBuffer {
     buffer: wgpu::Buffer,
-    recycle_to: Option<Weak<GpuInner>>,
+    gpu: Weak<GpuInner>,
+    /// An op's output, which the pool may hand to a later output.
+    recyclable: bool,
 }
 
 impl TensorBuffer {
-    fn owned(buffer: wgpu::Buffer) -> TensorBuffer {
+    fn new(gpu: &Gpu, buffer: wgpu::Buffer, recyclable: bool) -> TensorBuffer {
         TensorBuffer {
             buffer,
-            recycle_to: None,
+            gpu: Arc::downgrade(&gpu.inner),
+            recyclable,
         }
     }
 }
@@ -207,8 +209,8 @@ impl std::ops::Deref for TensorBuffer {
 
 impl Drop for TensorBuffer {
     fn drop(&mut self) {
-        if let Some(gpu) = self.recycle_to.as_ref().and_then(Weak::upgrade) {
-            gpu.recycle(self.buffer.clone());
+        if let Some(gpu) = self.gpu.upgrade() {
+            gpu.release(self.buffer.clone(), self.recyclable);
         }
     }
 }
