@@ -2,7 +2,7 @@
 //! mirror the shader's, and the recording of statistics, running update and normalization.
 //! Layout: input and output `[N, C, H, W]`, per-channel tensors `[C]`, partial moments
 //! `[C, partials_per_channel, 3]`. Thread mapping (details in the shader): `partial_moments` and
-//! `normalize` give each workgroup one channel and a tile of 64 floats per lane, read as vec4s
+//! `normalize` give each workgroup one channel and a tile of 256 floats per lane, read as vec4s
 //! when `H*W % 4 == 0`; the merges and per-channel steps run one invocation per output.
 //! Batches larger than one storage binding are split along N.
 
@@ -77,9 +77,10 @@ struct NormalizeParams {
 const WORKGROUP_SIZE: usize = 64;
 /// Lanes that read one contiguous stretch of a channel together.
 const RUN: usize = 8;
-/// Elements per lane: 64 floats either way.
-const SCALARS_PER_LANE: usize = 64;
-const VECTORS_PER_LANE: usize = 16;
+/// Elements per lane: 256 floats either way (`SCALARS_PER_LANE`, `VECTORS_PER_LANE` in the
+/// shader).
+const SCALARS_PER_LANE: usize = 256;
+const VECTORS_PER_LANE: usize = 64;
 const MERGE_WIDTH: usize = 64;
 /// Floats per partial: count, mean, m2.
 const MOMENT_FLOATS: usize = 3;
