@@ -2,6 +2,7 @@
 //! lazily filled pipeline cache and the command encoder that ops record into. Cloning a `Gpu`
 //! is cheap (an `Arc`); tensors keep a clone so they can read themselves back.
 
+use crate::driver_lock::{self, Release, DRIVER};
 use crate::error::{Error, Result};
 use crate::kernels::{Kernel, Shader};
 use std::collections::HashMap;
@@ -87,6 +88,17 @@ pub(crate) struct GpuInner {
     // Kept alive for the device's lifetime.
     _instance: wgpu::Instance,
     _adapter: wgpu::Adapter,
+    /// Last, so that everything above is dropped under the driver lock (see `Drop`).
+    release: Release,
+}
+
+impl Drop for GpuInner {
+    /// Tears the device down under the driver lock; `release` lets go of it once every other
+    /// field is dropped.
+    fn drop(&mut self) {
+        DRIVER.acquire();
+        self.release.armed = true;
+    }
 }
 
 static NEXT_GPU_ID: AtomicU64 = AtomicU64::new(1);
@@ -118,6 +130,7 @@ impl Gpu {
 
     /// Opens an adapter chosen by `options`.
     pub fn with_options(options: GpuOptions) -> Result<Gpu> {
+        let _held = driver_lock::hold();
         pollster::block_on(Gpu::open(options))
     }
 
@@ -232,6 +245,7 @@ impl Gpu {
                 errors,
                 _instance: instance,
                 _adapter: adapter,
+                release: Release::default(),
             }),
         })
     }

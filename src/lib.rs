@@ -14,6 +14,7 @@
 
 mod bind_groups;
 mod dispatch;
+mod driver_lock;
 mod error;
 mod gpu;
 mod host;
