@@ -3,9 +3,9 @@
 // Layout: input and output [N, C, H, W] row-major float32; per-channel tensors [C]; partial
 // moments [C, partials_per_channel] of (count, mean, m2) where m2 = sum((x - mean)^2).
 // Thread mapping: partial_moments and normalize give each workgroup one channel and a tile of
-// that channel's elements in (n, h, w) order, 256 floats per lane (a lane's set-up, which
-// divides, weighs on a CPU adapter: 64 floats per lane ran bn_stats at 8x64x56x56 in 1.82 ms on
-// lavapipe, 256 in 1.39; bn_apply 2.06 -> 1.75 ms). Lanes work in runs of 8: run r
+// that channel's elements in (n, h, w) order, `per_lane` elements per lane (256 floats on a
+// CPU adapter, where a lane's set-up weighs as much as its loads; 64 on a GPU, which wants the
+// lanes: see src/ops/batch_norm/kernels.rs). Lanes work in runs of 8: run r
 // owns a contiguous stretch of the tile, and its 8 lanes read 8 neighbouring elements at a time
 // (32 or 128 contiguous bytes: whole memory sectors on a GPU, streaming cache lines on a CPU
 // adapter). The `_vec4` entry points take vec4 elements when H*W % 4 == 0 (plane, counts and
@@ -22,8 +22,6 @@
 
 const WORKGROUP_SIZE: u32 = 64u;
 const RUN: u32 = 8u;                // lanes that read one contiguous stretch together
-const SCALARS_PER_LANE: u32 = 256u; // elements per lane of the scalar entry points
-const VECTORS_PER_LANE: u32 = 64u;  // elements per lane of the vec4 entry points
 const MERGE_WIDTH: u32 = 64u;
 
 // count, mean and m2 = sum((x - mean)^2) of a set of values; count 0 is the empty set.
@@ -34,7 +32,7 @@ struct Moments {
 }
 
 // How partial_moments and normalize walk a channel, in elements (floats or vec4s): the first
-// six fields of their parameters (flat there, as in the Rust mirrors).
+// seven fields of their parameters (flat there, as in the Rust mirrors).
 struct ChannelTiles {
     channels: u32,
     plane: u32,                // elements per (n, c) plane
@@ -42,6 +40,7 @@ struct ChannelTiles {
     tiles_per_channel: u32,
     run_step_images: u32,      // RUN / plane
     run_step_pixels: u32,      // RUN % plane
+    per_lane: u32,             // elements per lane: 256 floats on a CPU adapter, 64 on a GPU
 }
 
 // Mirrors `PartialParams` in src/ops/batch_norm.rs field for field.
@@ -52,6 +51,7 @@ struct PartialParams {
     tiles_per_channel: u32,
     run_step_images: u32,
     run_step_pixels: u32,
+    per_lane: u32,
     input_base: u32,           // in elements
     shift_base: u32,           // x[0, 0, 0, 0] inside the shift binding, in floats
     partials_per_channel: u32,
@@ -88,6 +88,7 @@ struct NormalizeParams {
     tiles_per_channel: u32,
     run_step_images: u32,
     run_step_pixels: u32,
+    per_lane: u32,
     input_base: u32,           // in elements
     output_base: u32,          // in elements
     eps: f32,
@@ -160,7 +161,8 @@ struct LaneWork {
     elements: u32,
 }
 
-fn lane_work(tiles: ChannelTiles, group_index: u32, lane: u32, per_lane: u32) -> LaneWork {
+fn lane_work(tiles: ChannelTiles, group_index: u32, lane: u32) -> LaneWork {
+    let per_lane = tiles.per_lane;
     let channel = group_index / tiles.tiles_per_channel;
     let tile_start = (group_index % tiles.tiles_per_channel) * WORKGROUP_SIZE * per_lane;
     let first = tile_start + (lane / RUN) * RUN * per_lane + lane % RUN;
@@ -193,7 +195,7 @@ fn group_index_of(workgroup: vec3<u32>, launched: vec3<u32>) -> u32 {
 fn partial_tiles() -> ChannelTiles {
     let p = partial_params;
     return ChannelTiles(p.channels, p.plane, p.values_per_channel, p.tiles_per_channel, p.run_step_images,
-        p.run_step_pixels);
+        p.run_step_pixels, p.per_lane);
 }
 
 fn write_partial(tiles: ChannelTiles, group_index: u32, lane: u32, channel: u32, moments: Moments) {
@@ -212,7 +214,7 @@ fn partial_moments(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_wor
     if (group_index >= tiles.channels * tiles.tiles_per_channel) {
         return;
     }
-    var work = lane_work(tiles, group_index, lane, SCALARS_PER_LANE);
+    var work = lane_work(tiles, group_index, lane);
     let shift = shift_input[partial_params.shift_base + work.channel * tiles.plane];
     var moments = Moments(0.0, 0.0, 0.0);
     for (var k = 0u; k < work.elements; k++) {
@@ -231,7 +233,7 @@ fn partial_moments_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
     if (group_index >= tiles.channels * tiles.tiles_per_channel) {
         return;
     }
-    var work = lane_work(tiles, group_index, lane, VECTORS_PER_LANE);
+    var work = lane_work(tiles, group_index, lane);
     let shift = shift_input[partial_params.shift_base + work.channel * tiles.plane * 4u];
     var moments = Moments(0.0, 0.0, 0.0);
     var k = 0u;
@@ -300,7 +302,7 @@ fn update_running_stats(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
 fn normalize_tiles() -> ChannelTiles {
     let p = normalize_params;
     return ChannelTiles(p.channels, p.plane, p.values_per_channel, p.tiles_per_channel, p.run_step_images,
-        p.run_step_pixels);
+        p.run_step_pixels, p.per_lane);
 }
 
 // gamma / sqrt(var + eps) of a channel. Outputs are (x - mean) * scale + beta: subtracting the
@@ -317,7 +319,7 @@ fn normalize(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroup
     if (group_index >= tiles.channels * tiles.tiles_per_channel) {
         return;
     }
-    var work = lane_work(tiles, group_index, lane, SCALARS_PER_LANE);
+    var work = lane_work(tiles, group_index, lane);
     let mean = channel_mean[work.channel];
     let scale = channel_scale(work.channel);
     let shift = beta[work.channel];
@@ -337,7 +339,7 @@ fn normalize_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
     if (group_index >= tiles.channels * tiles.tiles_per_channel) {
         return;
     }
-    var work = lane_work(tiles, group_index, lane, VECTORS_PER_LANE);
+    var work = lane_work(tiles, group_index, lane);
     let mean = vec4<f32>(channel_mean[work.channel]);
     let scale = channel_scale(work.channel);
     let shift = vec4<f32>(beta[work.channel]);

@@ -2,18 +2,20 @@
 //! mirror the shader's, and the recording of statistics, running update and normalization.
 //! Layout: input and output `[N, C, H, W]`, per-channel tensors `[C]`, partial moments
 //! `[C, partials_per_channel, 3]`. Thread mapping (details in the shader): `partial_moments` and
-//! `normalize` give each workgroup one channel and a tile of 256 floats per lane, read as vec4s
-//! when `H*W % 4 == 0`; the merges and per-channel steps run one invocation per output.
+//! `normalize` give each workgroup one channel and a tile of 256 floats per lane (64 on a GPU),
+//! read as vec4s when `H*W % 4 == 0`; the merges and per-channel steps run one invocation per
+//! output.
 //! Batches larger than one storage binding are split along N.
 
 use super::{BatchNormAffine, BatchNormStats, RunningUpdate};
 use crate::error::Result;
+use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::ops::batching::{batch_chunks, check_fits};
 use crate::tensor::Tensor;
 
 /// How `partial_moments` and `normalize` walk a channel, in elements (floats or vec4s): the
-/// first six fields of their parameters, flat in the shader (same bytes).
+/// first seven fields of their parameters, flat in the shader (same bytes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct ChannelTiles {
@@ -23,6 +25,7 @@ struct ChannelTiles {
     tiles_per_channel: u32,
     run_step_images: u32,
     run_step_pixels: u32,
+    per_lane: u32,
 }
 
 /// Mirrors `PartialParams` in shaders/batch_norm.wgsl field for field.
@@ -77,10 +80,11 @@ struct NormalizeParams {
 const WORKGROUP_SIZE: usize = 64;
 /// Lanes that read one contiguous stretch of a channel together.
 const RUN: usize = 8;
-/// Elements per lane: 256 floats either way (`SCALARS_PER_LANE`, `VECTORS_PER_LANE` in the
-/// shader).
-const SCALARS_PER_LANE: usize = 256;
-const VECTORS_PER_LANE: usize = 64;
+/// Floats per lane: 256 on a CPU adapter, where a lane's set-up (it divides) weighed as much as
+/// its loads (bn_stats at 8x64x56x56: 64 floats per lane 1.82 ms, 256 1.39 ms on lavapipe); 64
+/// on a GPU, which wants the lanes (256 took an H200's bn_apply from 0.116 to 0.195 ms).
+const CPU_FLOATS_PER_LANE: usize = 256;
+const GPU_FLOATS_PER_LANE: usize = 64;
 const MERGE_WIDTH: usize = 64;
 /// Floats per partial: count, mean, m2.
 const MOMENT_FLOATS: usize = 3;
@@ -94,16 +98,16 @@ struct Elements {
 }
 
 impl Elements {
-    fn for_plane(plane: usize) -> Elements {
-        match plane % 4 {
-            0 => Elements {
-                width: 4,
-                per_lane: VECTORS_PER_LANE,
-            },
-            _ => Elements {
-                width: 1,
-                per_lane: SCALARS_PER_LANE,
-            },
+    fn for_plane(gpu: &Gpu, plane: usize) -> Elements {
+        let floats_per_lane = if gpu.adapter_info().device_type == "Cpu" {
+            CPU_FLOATS_PER_LANE
+        } else {
+            GPU_FLOATS_PER_LANE
+        };
+        let width = if plane.is_multiple_of(4) { 4 } else { 1 };
+        Elements {
+            width,
+            per_lane: floats_per_lane / width,
         }
     }
 
@@ -123,6 +127,7 @@ impl Elements {
             tiles_per_channel: (images * plane).div_ceil(WORKGROUP_SIZE * self.per_lane) as u32,
             run_step_images: (RUN / plane) as u32,
             run_step_pixels: (RUN % plane) as u32,
+            per_lane: self.per_lane as u32,
         }
     }
 
@@ -150,7 +155,7 @@ pub(super) fn record_stats(input: &Tensor, dims: [usize; 4]) -> Result<BatchNorm
     let [batch, channels, height, width] = dims;
     let plane = height * width;
     let image = channels * plane;
-    let elements = Elements::for_plane(plane);
+    let elements = Elements::for_plane(gpu, plane);
     let chunks = batch_chunks(gpu, "batch_norm_stats", batch, image, 0)?;
     let tiles: Vec<ChannelTiles> = chunks
         .iter()
@@ -253,7 +258,7 @@ pub(super) fn record_normalize(
     let [batch, channels, height, width] = dims;
     let plane = height * width;
     let image = channels * plane;
-    let elements = Elements::for_plane(plane);
+    let elements = Elements::for_plane(gpu, plane);
     let chunks = batch_chunks(gpu, "batch_norm", batch, image, image)?;
     let output = Tensor::output(gpu, &dims)?;
     for (first_image, images) in chunks {
