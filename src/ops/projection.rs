@@ -157,7 +157,7 @@ pub(crate) fn record_projection(
             (count, g.pixels)
         };
         let pixel_tiles = pixels.div_ceil(variant.pixel_tile);
-        let pixel_lanes = if std::ptr::eq(variant, &SUBGROUP) {
+        let pixel_lanes = if variant.kernel == SUBGROUP.kernel {
             variant.workgroup_size
         } else {
             pixel_tiles.next_power_of_two().min(variant.workgroup_size)
