@@ -140,8 +140,9 @@ fn window_maxima(a: array<vec4<f32>, 2>, b: array<vec4<f32>, 2>, c: array<vec4<f
     return fold_maximum4(fold_maximum4(fold_maximum4(vec4<f32>(negative_infinity()), a[tile]), b[tile]), c[tile]);
 }
 
-// The 4 output rows read 9 input rows (windows share rows), each folded across once; folding
-// rows first changes no bit, as max keeps the first of equals and the last NaN either way.
+// The VECTOR_ROWS output rows read 2 * VECTOR_ROWS + 1 input rows (windows share rows), each
+// folded across once; folding rows first changes no bit, as max keeps the first of equals and
+// the last NaN either way.
 @compute @workgroup_size(64)
 fn max_pool2d_k3s2p1_int64(@builtin(workgroup_id) workgroup: vec3<u32>,
                            @builtin(num_workgroups) groups_launched: vec3<u32>,

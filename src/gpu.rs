@@ -72,6 +72,8 @@ pub(crate) struct GpuInner {
     pub info: AdapterInfo,
     pub limits: wgpu::Limits,
     pub subgroups: bool,
+    /// A software adapter (lavapipe, llvmpipe): kernels that tune their grid for it ask this.
+    pub cpu_adapter: bool,
     pub int64_loads: bool,
     pub max_binding_bytes: u64,
     /// Workgroups along x before a dispatch wraps into y.
@@ -175,8 +177,8 @@ impl Gpu {
             && raw_info.subgroup_min_size >= 8;
         // The `_int64` kernels read 4 floats as two u64s: llvmpipe loads storage values component
         // by component, so that halves their loads' cost there; on a real GPU it buys nothing.
-        let int64_loads = adapter.features().contains(wgpu::Features::SHADER_INT64)
-            && raw_info.device_type == wgpu::DeviceType::Cpu;
+        let cpu_adapter = raw_info.device_type == wgpu::DeviceType::Cpu;
+        let int64_loads = cpu_adapter && adapter.features().contains(wgpu::Features::SHADER_INT64);
         // Every kernel takes its parameters as immediates (push constants; GL emulates them).
         if !adapter.features().contains(wgpu::Features::IMMEDIATES)
             || adapter.limits().max_immediate_size < MIN_IMMEDIATE_BYTES
@@ -232,6 +234,7 @@ impl Gpu {
                 info,
                 limits,
                 subgroups,
+                cpu_adapter,
                 int64_loads,
                 max_binding_bytes,
                 grid_width,

@@ -99,7 +99,7 @@ struct Elements {
 
 impl Elements {
     fn for_plane(gpu: &Gpu, plane: usize) -> Elements {
-        let floats_per_lane = if gpu.adapter_info().device_type == "Cpu" {
+        let floats_per_lane = if gpu.inner.cpu_adapter {
             CPU_FLOATS_PER_LANE
         } else {
             GPU_FLOATS_PER_LANE
