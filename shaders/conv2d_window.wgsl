@@ -1,7 +1,7 @@
 // conv2d_window: conv2d (semantics and layouts as in conv2d.wgsl) for the common kernels (1x1,
 // 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2; no dilation) on adapters with subgroups of at
 // least 8 invocations, when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0).
-// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights` to
+// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights` (conv2d_pack.wgsl) to
 // [groups, C_in/groups * KH * KW, padded_channels] (padded_channels = channel_tiles_per_group x
 // 32, zeros past the group's channels), so the 32 channels of one tap are 8 vec4s; bias [C_out];
 // output [N, C_out, H_out, W_out], all float32.
@@ -48,7 +48,6 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const WORKGROUP_SIZE: u32 = 64u;     // pack_weights
 const TILES_PER_WORKGROUP: u32 = 16u; // the convolution entry points (`TILES_PER_WORKGROUP` in window.rs)
 const CHANNEL_TILE: u32 = 32u;
 
@@ -57,9 +56,6 @@ var<immediate> params: Conv2dParams;
 @group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [groups, taps, padded_channels / 4]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;         // [N, C_out, H_out, W_out] from output_base
-// pack_weights binds the original weights and the packed buffer instead.
-@group(0) @binding(1) var<storage, read> weight: array<f32>;               // [C_out, C_in/groups, KH, KW]
-@group(0) @binding(2) var<storage, read_write> packed: array<vec4<f32>>;   // [groups, taps, padded_channels / 4]
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs; NaN passes through
 // (tested on the bits: GL llvmpipe turns a max or a compare-and-select with NaN into a number).
@@ -73,34 +69,6 @@ fn activate(value: vec4<f32>) -> vec4<f32> {
     }
     let nan = (bitcast<vec4<u32>>(value) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
     return select(result, value, nan);
-}
-
-// One invocation per 4 packed channels of one tap, tap fastest across lanes (neighbouring
-// lanes read neighbouring weights); channels past the group's end get 0. Only the workgroup
-// index is divided (the same for every lane: on llvmpipe a per-lane division is 8 scalar
-// divides). Grid: groups x channel quads x blocks of 64 taps.
-@compute @workgroup_size(64)
-fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
-                @builtin(local_invocation_index) lane: u32) {
-    let block = workgroup.x + workgroup.y * groups_launched.x;
-    let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
-    let tap_blocks = (taps + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
-    let quads = params.channel_tiles_per_group * CHANNEL_TILE / 4u;
-    let tap = (block % tap_blocks) * WORKGROUP_SIZE + lane;
-    let quad = (block / tap_blocks) % quads;
-    let group = block / (tap_blocks * quads);
-    if (group >= params.groups || tap >= taps) {
-        return;
-    }
-    let channel = 4u * quad;
-    let row = (group * params.out_channels_per_group + channel) * taps + tap;
-    var values = vec4<f32>(0.0);
-    let last = params.out_channels_per_group;
-    if (channel < last) { values.x = weight[row]; }
-    if (channel + 1u < last) { values.y = weight[row + taps]; }
-    if (channel + 2u < last) { values.z = weight[row + 2u * taps]; }
-    if (channel + 3u < last) { values.w = weight[row + 3u * taps]; }
-    packed[(group * taps + tap) * quads + quad] = values;
 }
 
 // The accumulators: column j of m_i holds channels 4i..4i+3 of the tile's output column j.

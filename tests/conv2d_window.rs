@@ -1,9 +1,9 @@
 //! The window kernels (1x1, 3x3 and 5x5 at stride 1, 3x3 and 7x7 at stride 2, on rows of whole
-//! vec4s, adapters with subgroups) against the CPU reference: every padding phase, channel
-//! counts that leave partial 32-channel tiles, groups, batches, activations, widths from one
-//! vec4 up. Adapters
-//! without subgroups (GL) run the same cases through the portable kernels. Outputs are
-//! NaN-poisoned, so unwritten elements fail.
+//! vec4s, adapters with subgroups) and the wide kernels (1x1 and 3x3 at stride 1, adapters
+//! without subgroups) against the CPU reference: every padding phase, channel counts that leave
+//! partial tiles, groups, batches, activations, widths from one vec4 up. Each adapter runs
+//! every case, through whichever kernel it takes there. Outputs are NaN-poisoned, so unwritten
+//! elements fail.
 
 mod common;
 
@@ -146,6 +146,59 @@ fn window_kernels_match_reference() {
     }
 }
 
+/// Cases sized for the wide kernels (their grid must have at least 32 workgroups: batch x
+/// 8-channel tiles x blocks of 16 tiles of 16 columns).
+#[test]
+fn wide_kernels_match_reference() {
+    let gpu = gpu();
+    let mut rng = Rng::new(0x71DE);
+    #[rustfmt::skip]
+    let shapes = [
+        // batch, in, out, groups, height, width, kernel, padding
+        (2, 5, 70, 1, 9, 36, 3, Padding::Symmetric([1, 1])),  // 70 channels: a partial tile
+        (3, 3, 64, 1, 12, 20, 3, Padding::Explicit([0, 2, 1, 3])), // phases 2 and 3
+        (4, 2, 64, 1, 8, 4, 3, Padding::Symmetric([1, 1])),   // one vec4 per row
+        (4, 4, 64, 1, 7, 40, 3, Padding::Zero),                // phase 0: tiles from column 0
+        (4, 7, 64, 1, 6, 28, 3, Padding::Same),
+        (4, 6, 40, 2, 9, 16, 3, Padding::Symmetric([1, 1])),  // 2 groups of 20
+        (4, 21, 72, 1, 6, 6, 1, Padding::Zero),                // 1x1: a 36-pixel plane
+        (2, 8, 64, 1, 20, 20, 1, Padding::Zero),
+    ];
+    let activations = [
+        Activation::None,
+        Activation::Relu,
+        Activation::LeakyRelu(0.1),
+        Activation::Relu6,
+    ];
+    for (index, (batch, in_channels, out_channels, groups, height, width, kernel, padding)) in
+        shapes.into_iter().enumerate()
+    {
+        let case = Case {
+            batch,
+            in_channels,
+            out_channels,
+            groups,
+            height,
+            width,
+            kernel,
+            stride: 1,
+            padding,
+            activation: activations[index % 4],
+            bias: index % 3 != 2,
+        };
+        let entry_point = check(&case, &mut rng);
+        let expected = match (gpu.has_subgroups(), kernel) {
+            (true, _) => "conv2d_window",
+            (false, 1) => "conv2d_wide1",
+            (false, _) => "conv2d_wide3",
+        };
+        assert!(
+            entry_point.starts_with(expected),
+            "case {index}: {entry_point}, expected {expected}"
+        );
+    }
+}
+
 #[test]
 fn other_shapes_take_the_general_kernels() {
     let mut rng = Rng::new(7);
@@ -167,6 +220,23 @@ fn other_shapes_take_the_general_kernels() {
         let entry_point = check(&case, &mut rng);
         assert!(!entry_point.starts_with("conv2d_window"), "{entry_point}");
     }
+    // A grid too small for the wide kernels (conv1x1_incep's shape, 8 workgroups): the
+    // projection on adapters without subgroups.
+    let case = Case {
+        batch: 1,
+        in_channels: 24,
+        out_channels: 16,
+        groups: 1,
+        height: 28,
+        width: 28,
+        kernel: 1,
+        stride: 1,
+        padding: Padding::Zero,
+        activation: Activation::None,
+        bias: true,
+    };
+    let entry_point = check(&case, &mut rng);
+    assert!(!entry_point.starts_with("conv2d_wide"), "{entry_point}");
 }
 
 #[test]

@@ -46,5 +46,7 @@ fn every_shader_parses_and_validates() {
         checked.contains(&"conv2d.wgsl".to_string())
             && checked.contains(&"projection.wgsl".to_string())
             && checked.contains(&"pool2d_int64.wgsl".to_string())
+            && checked.contains(&"conv2d_wide.wgsl".to_string())
+            && checked.contains(&"conv2d_pack.wgsl".to_string())
     );
 }

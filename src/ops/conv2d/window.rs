@@ -1,9 +1,13 @@
-//! conv2d's fast path (`shaders/conv2d_window.wgsl`) for the common kernels: 1x1, 3x3 and 5x5
-//! at stride 1, 3x3 and 7x7 at stride 2, on adapters with subgroups, when input rows are whole
-//! vec4s (W % 4 == 0) and each group has at least 8 output channels. The weights are first
-//! repacked on the GPU (one small dispatch) so that the 32 channels of a tap are contiguous;
-//! then one invocation computes 4 output columns x 32 output channels. On Vulkan lavapipe this took conv3x3_r18 from 22 ms (the general
-//! subgroup kernel) to 12 ms; see BENCHMARKS.md.
+//! conv2d's fast paths for the common kernels, when input rows are whole vec4s (W % 4 == 0)
+//! and each group has at least 8 output channels. The weights are first repacked on the GPU
+//! (`shaders/conv2d_pack.wgsl`, one small dispatch) so that the channels of a tap are
+//! contiguous. Then, on adapters with subgroups, `shaders/conv2d_window.wgsl` (1x1, 3x3 and
+//! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
+//! output channels and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
+//! ms with the general subgroup kernel, 12 ms). Without subgroups (GL), `shaders/conv2d_wide.wgsl`
+//! (1x1 and 3x3 at stride 1): 16 output columns x 8 output channels, every lane loading its own
+//! weights (conv3x3_r18 on GL llvmpipe: 43 ms with the portable kernel, ~17 ms). See
+//! BENCHMARKS.md.
 
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
@@ -16,22 +20,62 @@ use crate::tensor::Tensor;
 
 /// pack_weights' workgroup.
 const WORKGROUP_SIZE: usize = 64;
-/// The convolution entry points' workgroup: 16 tiles (`TILES_PER_WORKGROUP` in the shader).
+/// The convolution entry points' workgroup: 16 tiles (`TILES_PER_WORKGROUP` in both shaders).
 const TILES_PER_WORKGROUP: usize = 16;
-const CHANNEL_TILE: usize = 32;
-const COLUMN_TILE: usize = 4;
-const PACK: Kernel = Kernel::new(Shader::Conv2dWindow, "pack_weights");
+/// The packed weights' channel padding (`CHANNEL_TILE` in conv2d_pack.wgsl).
+const PACKED_CHANNEL_TILE: usize = 32;
+const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
 
-/// The window kernel for this convolution, if one applies: stride-1 1x1 (no padding), 3x3 and
-/// 5x5, stride-2 3x3 and 7x7, no dilation, on adapters with subgroups, input rows of whole
-/// vec4s (for 1x1: planes of whole vec4s), at least 8 output channels per group.
+/// The wide kernels' smallest grid: with fewer workgroups llvmpipe's two threads do not get
+/// an even share (conv1x1_incep on GL took 1.44 ms in 8 workgroups of `conv2d_wide1`, 1.06 in
+/// the portable projection's 26).
+const MIN_WIDE_WORKGROUPS: usize = 32;
+
+/// A window kernel's grid over one convolution (1x1: its plane seen as one row).
+struct Grid {
+    column_tiles: usize,
+    /// Workgroups per image: channel tiles x blocks of 16 tiles of one output plane.
+    workgroups_per_image: usize,
+}
+
+impl Grid {
+    fn new(kernel: Kernel, g: &Conv2dGeometry) -> Grid {
+        // Output columns x output channels per invocation (`COLUMN_TILE`, `CHANNEL_TILE` in
+        // the shaders).
+        let (column_tile, channel_tile) = if kernel.shader == Shader::Conv2dWide {
+            (16, 8)
+        } else {
+            (4, 32)
+        };
+        let (out_height, out_width) = if g.kernel == [1, 1] {
+            (1, g.out_height * g.out_width)
+        } else {
+            (g.out_height, g.out_width)
+        };
+        let column_tiles = (out_width + origin_shift(g)).div_ceil(column_tile);
+        let pixel_blocks = (out_height * column_tiles).div_ceil(TILES_PER_WORKGROUP);
+        let channel_tiles = g.groups * (g.out_channels / g.groups).div_ceil(channel_tile);
+        Grid {
+            column_tiles,
+            workgroups_per_image: channel_tiles * pixel_blocks,
+        }
+    }
+}
+
+/// The window kernel for this convolution, if one applies: no dilation, input rows of whole
+/// vec4s (for 1x1: planes of whole vec4s), at least 8 output channels per group, and with
+/// subgroups stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7; without,
+/// stride-1 1x1 (no padding) and 3x3 when the grid has at least `MIN_WIDE_WORKGROUPS`.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
-    let entry_point = match (g.kernel, g.stride) {
-        ([1, 1], [1, 1]) if g.pads == Pads::default() => "conv2d_window1",
-        ([3, 3], [1, 1]) => "conv2d_window3",
-        ([5, 5], [1, 1]) => "conv2d_window5",
-        ([3, 3], [2, 2]) => "conv2d_window3_stride2",
-        ([7, 7], [2, 2]) => "conv2d_window7_stride2",
+    let subgroups = gpu.has_subgroups();
+    let entry_point = match (g.kernel, g.stride, subgroups) {
+        ([1, 1], [1, 1], true) if g.pads == Pads::default() => "conv2d_window1",
+        ([3, 3], [1, 1], true) => "conv2d_window3",
+        ([5, 5], [1, 1], true) => "conv2d_window5",
+        ([3, 3], [2, 2], true) => "conv2d_window3_stride2",
+        ([7, 7], [2, 2], true) => "conv2d_window7_stride2",
+        ([1, 1], [1, 1], false) if g.pads == Pads::default() => "conv2d_wide1",
+        ([3, 3], [1, 1], false) => "conv2d_wide3",
         _ => return None,
     };
     let row = if g.kernel == [1, 1] {
@@ -39,11 +83,17 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
     } else {
         g.in_width
     };
-    let applies = gpu.has_subgroups()
-        && g.dilation == [1, 1]
-        && row % 4 == 0
-        && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
-    applies.then_some(Kernel::new(Shader::Conv2dWindow, entry_point))
+    let applies =
+        g.dilation == [1, 1] && row % 4 == 0 && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
+    if !applies {
+        return None;
+    }
+    if subgroups {
+        return Some(Kernel::new(Shader::Conv2dWindow, entry_point));
+    }
+    let kernel = Kernel::new(Shader::Conv2dWide, entry_point);
+    let grid = Grid::new(kernel, g);
+    (g.batch * grid.workgroups_per_image >= MIN_WIDE_WORKGROUPS).then_some(kernel)
 }
 
 /// How many columns before column 0 the tiles start: the tile grid is shifted so that every
@@ -80,27 +130,26 @@ pub(crate) fn record(
     let in_image = g.in_channels * g.in_height * g.in_width;
     let out_image = g.out_channels * g.out_height * g.out_width;
     let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
-    let channel_tiles_per_group = (g.out_channels / g.groups).div_ceil(CHANNEL_TILE);
-    let packed_len = g.groups * taps * channel_tiles_per_group * CHANNEL_TILE;
+    let grid = Grid::new(kernel, g);
+    let channel_tiles_per_group = (g.out_channels / g.groups).div_ceil(PACKED_CHANNEL_TILE);
+    let packed_len = g.groups * taps * channel_tiles_per_group * PACKED_CHANNEL_TILE;
     check_fits(gpu, "conv2d packed weight", packed_len)?;
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
     let packed = Tensor::output(gpu, &[packed_len])?;
     let output = Tensor::output(gpu, &output_shape)?;
 
-    let column_tiles = (g.out_width + origin_shift(g)).div_ceil(COLUMN_TILE);
     let params_for = |images: usize| Conv2dParams {
         channel_tiles_per_group: channel_tiles_per_group as u32,
-        column_tiles: column_tiles as u32,
+        column_tiles: grid.column_tiles as u32,
         ..Conv2dParams::new(g, images, bias.is_some(), activation)
     };
     // pack_weights: groups x channel quads x blocks of 64 taps (see the shader).
     let pack_groups =
-        (g.groups * taps.div_ceil(WORKGROUP_SIZE) * channel_tiles_per_group * CHANNEL_TILE / 4)
-            as u32;
+        (g.groups * taps.div_ceil(WORKGROUP_SIZE) * channel_tiles_per_group * PACKED_CHANNEL_TILE
+            / 4) as u32;
     let views = [weight.view(), packed.view()];
     gpu.dispatch(PACK, &params_for(g.batch), &views, pack_groups)?;
 
-    let pixel_blocks = (g.out_height * column_tiles).div_ceil(TILES_PER_WORKGROUP);
     let bias_view = bias.unwrap_or(weight);
     for (first_image, images) in chunks {
         let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
@@ -113,7 +162,7 @@ pub(crate) fn record(
             output_base,
             ..params_for(images)
         };
-        let workgroups = images * g.groups * channel_tiles_per_group * pixel_blocks;
+        let workgroups = images * grid.workgroups_per_image;
         let views = [input_view, packed.view(), bias_view.view(), output_view];
         gpu.dispatch(kernel, &params, &views, workgroups as u32)?;
     }

@@ -1,0 +1,306 @@
+// conv2d_wide: conv2d (semantics and layouts as in conv2d.wgsl) for 3x3 kernels at stride 1
+// and 1x1 kernels, no dilation, on adapters without subgroups (GL), when input rows are whole
+// vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns).
+// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
+// (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] with padded_channels =
+// channel_tiles_per_group x 32; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
+// Thread mapping: one invocation computes 16 consecutive output columns x 8 output channels
+// (eight 4x4 matrices); a workgroup covers 16 such tiles of one output plane, and workgroups
+// are numbered with the channel tile fastest. Tiles start at `column_origin`, as in
+// conv2d_window.wgsl, so each tile's input window starts on a vec4 boundary and the taps are
+// swizzles of 5 vec4 loads per kernel row.
+// Why this shape: without subgroups every lane must load each operand it uses itself, and on
+// llvmpipe such a load is the expensive operation. A 16 x 8 tile needs 5 input and 2 weight
+// vec4 loads per tap row and tap for 128 multiply-adds, and one loop iteration takes all the
+// taps of an input channel (3x3) or 8 input channels (1x1), so each accumulator column is
+// loaded and stored once per iteration. conv3x3_r18 on GL llvmpipe: 43 ms with the portable
+// kernel, ~17 ms with this one (BENCHMARKS.md). Bigger tiles (16 x 16) ran faster still but
+// took ~45 s to compile.
+
+// Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
+struct Conv2dParams {
+    batch: u32,
+    in_channels: u32,
+    in_height: u32,
+    in_width: u32,
+    out_channels: u32,
+    out_height: u32,
+    out_width: u32,
+    groups: u32,
+    in_channels_per_group: u32,
+    out_channels_per_group: u32,
+    kernel_height: u32,
+    kernel_width: u32,
+    stride_height: u32,
+    stride_width: u32,
+    dilation_height: u32,
+    dilation_width: u32,
+    pad_top: u32,
+    pad_left: u32,
+    has_bias: u32,
+    activation: u32,
+    leaky_slope: f32,
+    input_base: u32,
+    output_base: u32,
+    // Tiles of 32 channels per group: the packed weights' padding (this kernel's tiles are 8).
+    channel_tiles_per_group: u32,
+    // Tiles of 16 columns per output row, counted from `column_origin`.
+    column_tiles: u32,
+}
+
+const TILES_PER_WORKGROUP: u32 = 16u; // `TILES_PER_WORKGROUP` in src/ops/conv2d/window.rs
+const CHANNEL_TILE: u32 = 8u;
+const COLUMN_TILE: u32 = 16u;
+
+var<immediate> params: Conv2dParams;
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
+@group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [groups, taps, padded_channels / 4]
+@group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;         // [N, C_out, H_out, W_out] from output_base
+
+// Activation codes mirror `Activation::code` in src/ops/activation.rs; NaN passes through.
+fn activate(value: vec4<f32>) -> vec4<f32> {
+    var result = value;
+    switch params.activation {
+        case 1u: { result = max(value, vec4<f32>(0.0)); }
+        case 2u: { result = clamp(value, vec4<f32>(0.0), vec4<f32>(6.0)); }
+        case 3u: { result = select(value * params.leaky_slope, value, value >= vec4<f32>(0.0)); }
+        default: {}
+    }
+    let nan = (bitcast<vec4<u32>>(value) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+    return select(result, value, nan);
+}
+
+// The accumulators: column j of m<g><q> holds channels 4g..4g+3 of the tile's output column 4q+j.
+struct Tile {
+    m00: mat4x4<f32>, m01: mat4x4<f32>, m02: mat4x4<f32>, m03: mat4x4<f32>,
+    m10: mat4x4<f32>, m11: mat4x4<f32>, m12: mat4x4<f32>, m13: mat4x4<f32>,
+}
+
+// Column j of m gains the sum over the taps t of w[t] * x[t][j]: each column is summed over
+// all the taps while it sits in registers (the tile does not fit them).
+fn taps9(m: mat4x4<f32>, w: array<vec4<f32>, 9>, x: array<vec4<f32>, 9>) -> mat4x4<f32> {
+    var r = m;
+    r[0] = fma(w[8], vec4(x[8].x), fma(w[7], vec4(x[7].x), fma(w[6], vec4(x[6].x), fma(w[5], vec4(x[5].x),
+        fma(w[4], vec4(x[4].x), fma(w[3], vec4(x[3].x), fma(w[2], vec4(x[2].x), fma(w[1], vec4(x[1].x),
+        fma(w[0], vec4(x[0].x), r[0])))))))));
+    r[1] = fma(w[8], vec4(x[8].y), fma(w[7], vec4(x[7].y), fma(w[6], vec4(x[6].y), fma(w[5], vec4(x[5].y),
+        fma(w[4], vec4(x[4].y), fma(w[3], vec4(x[3].y), fma(w[2], vec4(x[2].y), fma(w[1], vec4(x[1].y),
+        fma(w[0], vec4(x[0].y), r[1])))))))));
+    r[2] = fma(w[8], vec4(x[8].z), fma(w[7], vec4(x[7].z), fma(w[6], vec4(x[6].z), fma(w[5], vec4(x[5].z),
+        fma(w[4], vec4(x[4].z), fma(w[3], vec4(x[3].z), fma(w[2], vec4(x[2].z), fma(w[1], vec4(x[1].z),
+        fma(w[0], vec4(x[0].z), r[2])))))))));
+    r[3] = fma(w[8], vec4(x[8].w), fma(w[7], vec4(x[7].w), fma(w[6], vec4(x[6].w), fma(w[5], vec4(x[5].w),
+        fma(w[4], vec4(x[4].w), fma(w[3], vec4(x[3].w), fma(w[2], vec4(x[2].w), fma(w[1], vec4(x[1].w),
+        fma(w[0], vec4(x[0].w), r[3])))))))));
+    return r;
+}
+
+// Where one invocation works.
+struct Place {
+    image: u32,
+    out_row: u32,
+    first_column: i32,
+    first_input: i32, // the input column where the tile's window starts (a multiple of 4)
+    in_range: bool,
+    group: u32,
+    tile_channel: u32,
+    weight_index: u32, // this tile's first weight vec4 (tap 0, channels 0..3 of the tile)
+    weight_step: u32,  // vec4s from one tap to the next
+}
+
+// The output column where the tiles start (0 or negative). Mirrors `origin_shift` in
+// src/ops/conv2d/window.rs (stride 1).
+fn column_origin() -> i32 {
+    let phase = i32(params.pad_left % 4u);
+    return select(phase - 4, 0, phase == 0);
+}
+
+fn place(block_index: u32, lane: u32) -> Place {
+    let tiles_per_group = (params.out_channels_per_group + CHANNEL_TILE - 1u) / CHANNEL_TILE;
+    let channel_tiles = params.groups * tiles_per_group;
+    let tiles_per_plane = params.out_height * params.column_tiles;
+    let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
+    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
+    let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
+    let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * COLUMN_TILE);
+    let channel_tile = block_index % channel_tiles;
+    let group = channel_tile / tiles_per_group;
+    let tile_channel = (channel_tile % tiles_per_group) * CHANNEL_TILE;
+    let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
+    let weight_step = params.channel_tiles_per_group * 8u;
+    return Place(
+        min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u),
+        pixel_tile / params.column_tiles,
+        first_column,
+        first_column - i32(params.pad_left),
+        block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
+        group,
+        tile_channel,
+        group * taps * weight_step + tile_channel / 4u,
+        weight_step);
+}
+
+fn plane_index(at: Place, c: u32) -> u32 {
+    return params.input_base + ((at.image * params.in_channels + at.group * params.in_channels_per_group + c)
+        * params.in_height) * params.in_width;
+}
+
+// The 5 vec4s (20 input columns) of one input row from the tile's window start; 0 outside the
+// input (rows in the padding, columns left or right of it).
+struct Window {
+    v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>,
+}
+
+fn load_vec4(index: u32, inside_row: bool, column: i32) -> vec4<f32> {
+    let inside = inside_row && column >= 0 && column < i32(params.in_width);
+    return select(vec4<f32>(0.0), input[select(0u, index + u32(column) / 4u, inside)], inside);
+}
+
+fn load_window(plane_index: u32, row: i32, first: i32) -> Window {
+    let inside = row >= 0 && row < i32(params.in_height);
+    let index = (plane_index + u32(select(0, row, inside)) * params.in_width) / 4u;
+    return Window(load_vec4(index, inside, first), load_vec4(index, inside, first + 4),
+        load_vec4(index, inside, first + 8), load_vec4(index, inside, first + 12), load_vec4(index, inside, first + 16));
+}
+
+// Input columns 4q+shift .. 4q+shift+3 of the window (q and shift are constants at every call).
+fn quad(w: Window, q: u32, shift: u32) -> vec4<f32> {
+    var low = w.v0;
+    var high = w.v1;
+    switch q {
+        case 1u: { low = w.v1; high = w.v2; }
+        case 2u: { low = w.v2; high = w.v3; }
+        case 3u: { low = w.v3; high = w.v4; }
+        default: {}
+    }
+    switch shift {
+        case 1u: { return vec4<f32>(low.yzw, high.x); }
+        case 2u: { return vec4<f32>(low.zw, high.xy); }
+        case 3u: { return vec4<f32>(low.w, high.xyz); }
+        default: { return low; }
+    }
+}
+
+// The weight vec4s at index, index + step, ..., index + 8 step.
+fn weights9(index: u32, step: u32) -> array<vec4<f32>, 9> {
+    return array<vec4<f32>, 9>(packed_weight[index], packed_weight[index + step], packed_weight[index + 2u * step],
+        packed_weight[index + 3u * step], packed_weight[index + 4u * step], packed_weight[index + 5u * step],
+        packed_weight[index + 6u * step], packed_weight[index + 7u * step], packed_weight[index + 8u * step]);
+}
+
+// The 9 taps' inputs of output columns 4q..4q+3 (rows r0..r2 of a 3x3 kernel).
+fn taps3x3(r0: Window, r1: Window, r2: Window, q: u32) -> array<vec4<f32>, 9> {
+    return array<vec4<f32>, 9>(quad(r0, q, 0u), quad(r0, q, 1u), quad(r0, q, 2u), quad(r1, q, 0u), quad(r1, q, 1u),
+        quad(r1, q, 2u), quad(r2, q, 0u), quad(r2, q, 1u), quad(r2, q, 2u));
+}
+
+// One input channel of a 3x3 kernel: 15 input and 18 weight vec4 loads, 1152 multiply-adds.
+fn channel3x3(t: Tile, plane_index: u32, at: Place, weight_index: u32) -> Tile {
+    let top = i32(at.out_row) - i32(params.pad_top);
+    let r0 = load_window(plane_index, top, at.first_input);
+    let r1 = load_window(plane_index, top + 1, at.first_input);
+    let r2 = load_window(plane_index, top + 2, at.first_input);
+    let w0 = weights9(weight_index, at.weight_step);
+    let w1 = weights9(weight_index + 1u, at.weight_step);
+    let x0 = taps3x3(r0, r1, r2, 0u);
+    let x1 = taps3x3(r0, r1, r2, 1u);
+    let x2 = taps3x3(r0, r1, r2, 2u);
+    let x3 = taps3x3(r0, r1, r2, 3u);
+    return Tile(taps9(t.m00, w0, x0), taps9(t.m01, w0, x1), taps9(t.m02, w0, x2), taps9(t.m03, w0, x3),
+                taps9(t.m10, w1, x0), taps9(t.m11, w1, x1), taps9(t.m12, w1, x2), taps9(t.m13, w1, x3));
+}
+
+// m + w x^T, one column at a time.
+fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(fma(w, vec4<f32>(x.x), m[0]), fma(w, vec4<f32>(x.y), m[1]),
+                       fma(w, vec4<f32>(x.z), m[2]), fma(w, vec4<f32>(x.w), m[3]));
+}
+
+// Bias of channels channel..channel+3 (clamped to the group; 0 without bias).
+fn bias4(channel: u32, group_end: u32) -> vec4<f32> {
+    if (params.has_bias == 0u) {
+        return vec4<f32>(0.0);
+    }
+    let last = group_end - 1u;
+    return vec4<f32>(bias[min(channel, last)], bias[min(channel + 1u, last)], bias[min(channel + 2u, last)],
+                     bias[min(channel + 3u, last)]);
+}
+
+// Adds bias, activates and stores one 4x4 matrix: channels channel..channel+3 (those inside
+// the group) of output columns column..column+3 (those inside the row).
+fn store_matrix(m: mat4x4<f32>, channel: u32, column: i32, at: Place) {
+    let group_end = (at.group + 1u) * params.out_channels_per_group;
+    let b = bias4(channel, group_end);
+    let out_plane = params.out_height * params.out_width;
+    let row_index = params.output_base + (at.image * params.out_channels + channel) * out_plane
+        + at.out_row * params.out_width;
+    for (var j = 0; j < 4; j++) {
+        let c = column + j;
+        if (c >= 0 && c < i32(params.out_width)) {
+            let values = activate(select(select(select(m[3], m[2], j == 2), m[1], j == 1), m[0], j == 0) + b);
+            let index = row_index + u32(c);
+            if (channel < group_end) { output[index] = values.x; }
+            if (channel + 1u < group_end) { output[index + out_plane] = values.y; }
+            if (channel + 2u < group_end) { output[index + 2u * out_plane] = values.z; }
+            if (channel + 3u < group_end) { output[index + 3u * out_plane] = values.w; }
+        }
+    }
+}
+
+// Stores the tile (lanes past the end store nothing).
+fn store_tile(t: Tile, at: Place) {
+    if (!at.in_range) {
+        return;
+    }
+    let channel = at.group * params.out_channels_per_group + at.tile_channel;
+    store_matrix(t.m00, channel, at.first_column, at);
+    store_matrix(t.m01, channel, at.first_column + 4, at);
+    store_matrix(t.m02, channel, at.first_column + 8, at);
+    store_matrix(t.m03, channel, at.first_column + 12, at);
+    store_matrix(t.m10, channel + 4u, at.first_column, at);
+    store_matrix(t.m11, channel + 4u, at.first_column + 4, at);
+    store_matrix(t.m12, channel + 4u, at.first_column + 8, at);
+    store_matrix(t.m13, channel + 4u, at.first_column + 12, at);
+}
+
+// The loops run on every lane with uniform bounds; lanes past the end compute a copy of the
+// last tile and store nothing.
+@compute @workgroup_size(16)
+fn conv2d_wide3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                @builtin(local_invocation_index) lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    var weight_index = at.weight_index;
+    var t: Tile;
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        t = channel3x3(t, plane_index(at, c), at, weight_index);
+        weight_index += 9u * at.weight_step;
+    }
+    store_tile(t, at);
+}
+
+// 1x1 kernels (the plane is one row of H*W columns, no padding): one input channel an
+// iteration (on GL llvmpipe conv1x1_proj took 10.6 ms so, 11.9 with 8 channels an iteration
+// summed column-wise as in conv2d_wide3). No bounds: a tile that runs past the plane's end
+// reads the next plane (or a clamped index) into columns that are never stored.
+@compute @workgroup_size(16)
+fn conv2d_wide1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                @builtin(local_invocation_index) lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    let first = u32(at.first_input) / 4u;
+    var weight_index = at.weight_index;
+    var t: Tile;
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        let index = plane_index(at, c) / 4u + first;
+        let w0 = packed_weight[weight_index];
+        let w1 = packed_weight[weight_index + 1u];
+        let x0 = input[index];
+        let x1 = input[index + 1u];
+        let x2 = input[index + 2u];
+        let x3 = input[index + 3u];
+        t = Tile(outer_add(t.m00, w0, x0), outer_add(t.m01, w0, x1), outer_add(t.m02, w0, x2), outer_add(t.m03, w0, x3),
+                 outer_add(t.m10, w1, x0), outer_add(t.m11, w1, x1), outer_add(t.m12, w1, x2), outer_add(t.m13, w1, x3));
+        weight_index += at.weight_step;
+    }
+    store_tile(t, at);
+}
