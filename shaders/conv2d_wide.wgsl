@@ -96,12 +96,28 @@ fn taps9(m: mat4x4<f32>, w: array<vec4<f32>, 9>, x: array<vec4<f32>, 9>) -> mat4
     return r;
 }
 
+fn taps7(m: mat4x4<f32>, w: array<vec4<f32>, 7>, x: array<vec4<f32>, 7>) -> mat4x4<f32> {
+    var r = m;
+    r[0] = fma(w[6], vec4(x[6].x), fma(w[5], vec4(x[5].x), fma(w[4], vec4(x[4].x), fma(w[3], vec4(x[3].x),
+        fma(w[2], vec4(x[2].x), fma(w[1], vec4(x[1].x), fma(w[0], vec4(x[0].x), r[0])))))));
+    r[1] = fma(w[6], vec4(x[6].y), fma(w[5], vec4(x[5].y), fma(w[4], vec4(x[4].y), fma(w[3], vec4(x[3].y),
+        fma(w[2], vec4(x[2].y), fma(w[1], vec4(x[1].y), fma(w[0], vec4(x[0].y), r[1])))))));
+    r[2] = fma(w[6], vec4(x[6].z), fma(w[5], vec4(x[5].z), fma(w[4], vec4(x[4].z), fma(w[3], vec4(x[3].z),
+        fma(w[2], vec4(x[2].z), fma(w[1], vec4(x[1].z), fma(w[0], vec4(x[0].z), r[2])))))));
+    r[3] = fma(w[6], vec4(x[6].w), fma(w[5], vec4(x[5].w), fma(w[4], vec4(x[4].w), fma(w[3], vec4(x[3].w),
+        fma(w[2], vec4(x[2].w), fma(w[1], vec4(x[1].w), fma(w[0], vec4(x[0].w), r[3])))))));
+    return r;
+}
+
 // Where one invocation works.
 struct Place {
     image: u32,
     out_row: u32,
     first_column: i32,
-    first_input: i32, // the input column where the tile's window starts (a multiple of 4)
+    // The input column where the tile's window starts (a multiple of 4), and for stride 2
+    // whether the tile's first tap sits one column further (odd pad_left).
+    first_input: i32,
+    odd: bool,
     in_range: bool,
     group: u32,
     tile_channel: u32,
@@ -110,10 +126,13 @@ struct Place {
 }
 
 // The output column where the tiles start (0 or negative). Mirrors `origin_shift` in
-// src/ops/conv2d/window.rs (stride 1).
+// src/ops/conv2d/window.rs.
 fn column_origin() -> i32 {
-    let phase = i32(params.pad_left % 4u);
-    return select(phase - 4, 0, phase == 0);
+    if (params.stride_width == 1u) {
+        let phase = i32(params.pad_left % 4u);
+        return select(phase - 4, 0, phase == 0);
+    }
+    return -i32(((params.pad_left + 1u) / 2u) % 2u);
 }
 
 fn place(block_index: u32, lane: u32) -> Place {
@@ -129,11 +148,13 @@ fn place(block_index: u32, lane: u32) -> Place {
     let tile_channel = (channel_tile % tiles_per_group) * CHANNEL_TILE;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
     let weight_step = params.channel_tiles_per_group * 8u;
+    let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
     return Place(
         min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u),
         pixel_tile / params.column_tiles,
         first_column,
-        first_column - i32(params.pad_left),
+        first_column * i32(params.stride_width) - i32(params.pad_left) - i32(odd),
+        odd,
         block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
         group,
         tile_channel,
@@ -275,6 +296,63 @@ fn conv2d_wide3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         t = channel3x3(t, plane_index(at, c), at, weight_index);
         weight_index += 9u * at.weight_step;
+    }
+    store_tile(t, at);
+}
+
+// Stride 2: 10 vec4s (40 input columns) of one input row from the tile's window start.
+fn load_window10(plane_index: u32, row: i32, first: i32) -> array<vec4<f32>, 10> {
+    let inside = row >= 0 && row < i32(params.in_height);
+    let index = (plane_index + u32(select(0, row, inside)) * params.in_width) / 4u;
+    return array<vec4<f32>, 10>(load_vec4(index, inside, first), load_vec4(index, inside, first + 4),
+        load_vec4(index, inside, first + 8), load_vec4(index, inside, first + 12),
+        load_vec4(index, inside, first + 16), load_vec4(index, inside, first + 20),
+        load_vec4(index, inside, first + 24), load_vec4(index, inside, first + 28),
+        load_vec4(index, inside, first + 32), load_vec4(index, inside, first + 36));
+}
+
+// Input columns b, b+2, b+4, b+6 of the window (b a constant at every call).
+fn every_other(w: array<vec4<f32>, 10>, b: u32) -> vec4<f32> {
+    return vec4<f32>(w[b / 4u][b % 4u], w[(b + 2u) / 4u][(b + 2u) % 4u], w[(b + 4u) / 4u][(b + 4u) % 4u],
+        w[(b + 6u) / 4u][(b + 6u) % 4u]);
+}
+
+// The 7 taps' inputs of output columns 4q..4q+3 at stride 2: tap t of column j reads window
+// column 2j + t (+1 when odd).
+fn taps7_stride2(w: array<vec4<f32>, 10>, q: u32, odd: bool) -> array<vec4<f32>, 7> {
+    let b = 8u * q;
+    return array<vec4<f32>, 7>(select(every_other(w, b), every_other(w, b + 1u), odd),
+        select(every_other(w, b + 1u), every_other(w, b + 2u), odd), select(every_other(w, b + 2u), every_other(w, b + 3u), odd),
+        select(every_other(w, b + 3u), every_other(w, b + 4u), odd), select(every_other(w, b + 4u), every_other(w, b + 5u), odd),
+        select(every_other(w, b + 5u), every_other(w, b + 6u), odd), select(every_other(w, b + 6u), every_other(w, b + 7u), odd));
+}
+
+fn weights7(index: u32, step: u32) -> array<vec4<f32>, 7> {
+    return array<vec4<f32>, 7>(packed_weight[index], packed_weight[index + step], packed_weight[index + 2u * step],
+        packed_weight[index + 3u * step], packed_weight[index + 4u * step], packed_weight[index + 5u * step],
+        packed_weight[index + 6u * step]);
+}
+
+// 7x7 at stride 2 (a network's stem): one kernel row an iteration, 10 input and 14 weight
+// vec4 loads for 896 multiply-adds.
+@compute @workgroup_size(16)
+fn conv2d_wide7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                        @builtin(local_invocation_index) lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    let top = i32(at.out_row * 2u) - i32(params.pad_top);
+    var weight_index = at.weight_index;
+    var t: Tile;
+    for (var r = 0u; r < params.in_channels_per_group * 7u; r++) {
+        let window = load_window10(plane_index(at, r / 7u), top + i32(r % 7u), at.first_input);
+        let w0 = weights7(weight_index, at.weight_step);
+        let w1 = weights7(weight_index + 1u, at.weight_step);
+        let x0 = taps7_stride2(window, 0u, at.odd);
+        let x1 = taps7_stride2(window, 1u, at.odd);
+        let x2 = taps7_stride2(window, 2u, at.odd);
+        let x3 = taps7_stride2(window, 3u, at.odd);
+        t = Tile(taps7(t.m00, w0, x0), taps7(t.m01, w0, x1), taps7(t.m02, w0, x2), taps7(t.m03, w0, x3),
+                 taps7(t.m10, w1, x0), taps7(t.m11, w1, x1), taps7(t.m12, w1, x2), taps7(t.m13, w1, x3));
+        weight_index += 7u * at.weight_step;
     }
     store_tile(t, at);
 }

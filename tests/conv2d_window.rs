@@ -1,6 +1,6 @@
 //! The window kernels (1x1, 3x3 and 5x5 at stride 1, 3x3 and 7x7 at stride 2, on rows of whole
-//! vec4s, adapters with subgroups) and the wide kernels (1x1 and 3x3 at stride 1, adapters
-//! without subgroups) against the CPU reference: every padding phase, channel counts that leave
+//! vec4s, adapters with subgroups) and the wide kernels (1x1 and 3x3 at stride 1, 7x7 at
+//! stride 2, adapters without subgroups) against the CPU reference: every padding phase, channel counts that leave
 //! partial tiles, groups, batches, activations, widths from one vec4 up. Each adapter runs
 //! every case, through whichever kernel it takes there. Outputs are NaN-poisoned, so unwritten
 //! elements fail.
@@ -154,7 +154,7 @@ fn wide_kernels_match_reference() {
     let mut rng = Rng::new(0x71DE);
     #[rustfmt::skip]
     let shapes = [
-        // batch, in, out, groups, height, width, kernel, padding
+        // batch, in, out, groups, height, width, kernel (7: stride 2), padding
         (2, 5, 70, 1, 9, 36, 3, Padding::Symmetric([1, 1])),  // 70 channels: a partial tile
         (3, 3, 64, 1, 12, 20, 3, Padding::Explicit([0, 2, 1, 3])), // phases 2 and 3
         (4, 2, 64, 1, 8, 4, 3, Padding::Symmetric([1, 1])),   // one vec4 per row
@@ -163,6 +163,10 @@ fn wide_kernels_match_reference() {
         (4, 6, 40, 2, 9, 16, 3, Padding::Symmetric([1, 1])),  // 2 groups of 20
         (4, 21, 72, 1, 6, 6, 1, Padding::Zero),                // 1x1: a 36-pixel plane
         (2, 8, 64, 1, 20, 20, 1, Padding::Zero),
+        (4, 3, 64, 1, 16, 32, 7, Padding::Symmetric([3, 3])), // the stem's padding (odd)
+        (4, 2, 70, 1, 15, 36, 7, Padding::Symmetric([2, 2])),
+        (4, 3, 64, 1, 13, 44, 7, Padding::Explicit([1, 1, 0, 2])),
+        (4, 2, 64, 1, 14, 20, 7, Padding::Zero),
     ];
     let activations = [
         Activation::None,
@@ -181,7 +185,7 @@ fn wide_kernels_match_reference() {
             height,
             width,
             kernel,
-            stride: 1,
+            stride: if kernel == 7 { 2 } else { 1 },
             padding,
             activation: activations[index % 4],
             bias: index % 3 != 2,
@@ -190,7 +194,8 @@ fn wide_kernels_match_reference() {
         let expected = match (gpu.has_subgroups(), kernel) {
             (true, _) => "conv2d_window",
             (false, 1) => "conv2d_wide1",
-            (false, _) => "conv2d_wide3",
+            (false, 3) => "conv2d_wide3",
+            (false, _) => "conv2d_wide7_stride2",
         };
         assert!(
             entry_point.starts_with(expected),

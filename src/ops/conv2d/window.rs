@@ -76,6 +76,7 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
         ([7, 7], [2, 2], true) => "conv2d_window7_stride2",
         ([1, 1], [1, 1], false) if g.pads == Pads::default() => "conv2d_wide1",
         ([3, 3], [1, 1], false) => "conv2d_wide3",
+        ([7, 7], [2, 2], false) => "conv2d_wide7_stride2",
         _ => return None,
     };
     let row = if g.kernel == [1, 1] {
