@@ -1,21 +1,23 @@
-// conv2d_wide: conv2d (semantics and layouts as in conv2d.wgsl) for 3x3 kernels at stride 1
-// and 1x1 kernels, no dilation, on adapters without subgroups (GL), when input rows are whole
-// vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns).
+// conv2d_wide: conv2d (semantics and layouts as in conv2d.wgsl) for 1x1, 3x3 and 5x5 kernels
+// at stride 1 and 7x7 kernels at stride 2, no dilation, on adapters without subgroups (GL),
+// when input rows are whole vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
 // (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] with padded_channels =
 // channel_tiles_per_group x 32; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes 16 consecutive output columns x 8 output channels
-// (eight 4x4 matrices); a workgroup covers 16 such tiles of one output plane, and workgroups
-// are numbered with the channel tile fastest. Tiles start at `column_origin`, as in
+// (eight 4x4 matrices); a workgroup covers 8 such tiles of one output plane (more workgroups
+// keep llvmpipe's threads evenly busy on small convolutions, see src/ops/conv2d/window.rs),
+// and workgroups are numbered with the channel tile fastest. Tiles start at `column_origin`, as in
 // conv2d_window.wgsl, so each tile's input window starts on a vec4 boundary and the taps are
-// swizzles of 5 vec4 loads per kernel row.
+// swizzles of the window's vec4 loads (5 per input row at stride 1, 10 at stride 2).
 // Why this shape: without subgroups every lane must load each operand it uses itself, and on
-// llvmpipe such a load is the expensive operation. A 16 x 8 tile needs 5 input and 2 weight
-// vec4 loads per tap row and tap for 128 multiply-adds, and one loop iteration takes all the
-// taps of an input channel (3x3) or 8 input channels (1x1), so each accumulator column is
-// loaded and stored once per iteration. conv3x3_r18 on GL llvmpipe: 43 ms with the portable
-// kernel, ~17 ms with this one (BENCHMARKS.md). Bigger tiles (16 x 16) ran faster still but
-// took ~45 s to compile.
+// llvmpipe such a load is the expensive operation (a per-lane sequence per component). A
+// 16 x 8 tile takes 2 weight vec4 loads per tap and few input loads for 128 multiply-adds.
+// conv2d_wide3 takes all 9 taps of an input channel an iteration and sums each accumulator
+// column over them while it sits in registers (the tile does not fit them); conv2d_wide5 and
+// conv2d_wide7_stride2 take one kernel row, conv2d_wide1 one input channel. On GL llvmpipe conv3x3_r18 went from 43
+// ms (the portable kernel) to ~17; a 16 x 16 tile ran it in ~15 ms but took ~45 s to compile,
+// against ~10 s for this one (BENCHMARKS.md).
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {
@@ -48,7 +50,7 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const TILES_PER_WORKGROUP: u32 = 16u; // `TILES_PER_WORKGROUP` in src/ops/conv2d/window.rs
+const TILES_PER_WORKGROUP: u32 = 8u; // `WIDE_TILES_PER_WORKGROUP` in src/ops/conv2d/window.rs
 const CHANNEL_TILE: u32 = 8u;
 const COLUMN_TILE: u32 = 16u;
 
@@ -93,6 +95,19 @@ fn taps9(m: mat4x4<f32>, w: array<vec4<f32>, 9>, x: array<vec4<f32>, 9>) -> mat4
     r[3] = fma(w[8], vec4(x[8].w), fma(w[7], vec4(x[7].w), fma(w[6], vec4(x[6].w), fma(w[5], vec4(x[5].w),
         fma(w[4], vec4(x[4].w), fma(w[3], vec4(x[3].w), fma(w[2], vec4(x[2].w), fma(w[1], vec4(x[1].w),
         fma(w[0], vec4(x[0].w), r[3])))))))));
+    return r;
+}
+
+fn taps5(m: mat4x4<f32>, w: array<vec4<f32>, 5>, x: array<vec4<f32>, 5>) -> mat4x4<f32> {
+    var r = m;
+    r[0] = fma(w[4], vec4(x[4].x), fma(w[3], vec4(x[3].x), fma(w[2], vec4(x[2].x), fma(w[1], vec4(x[1].x),
+        fma(w[0], vec4(x[0].x), r[0])))));
+    r[1] = fma(w[4], vec4(x[4].y), fma(w[3], vec4(x[3].y), fma(w[2], vec4(x[2].y), fma(w[1], vec4(x[1].y),
+        fma(w[0], vec4(x[0].y), r[1])))));
+    r[2] = fma(w[4], vec4(x[4].z), fma(w[3], vec4(x[3].z), fma(w[2], vec4(x[2].z), fma(w[1], vec4(x[1].z),
+        fma(w[0], vec4(x[0].z), r[2])))));
+    r[3] = fma(w[4], vec4(x[4].w), fma(w[3], vec4(x[3].w), fma(w[2], vec4(x[2].w), fma(w[1], vec4(x[1].w),
+        fma(w[0], vec4(x[0].w), r[3])))));
     return r;
 }
 
@@ -199,6 +214,7 @@ fn quad(w: Window, q: u32, shift: u32) -> vec4<f32> {
         case 1u: { return vec4<f32>(low.yzw, high.x); }
         case 2u: { return vec4<f32>(low.zw, high.xy); }
         case 3u: { return vec4<f32>(low.w, high.xyz); }
+        case 4u: { return high; }
         default: { return low; }
     }
 }
@@ -216,7 +232,7 @@ fn taps3x3(r0: Window, r1: Window, r2: Window, q: u32) -> array<vec4<f32>, 9> {
         quad(r1, q, 2u), quad(r2, q, 0u), quad(r2, q, 1u), quad(r2, q, 2u));
 }
 
-// One input channel of a 3x3 kernel: 15 input and 18 weight vec4 loads, 1152 multiply-adds.
+// One input channel of a 3x3 kernel: 15 input and 18 weight vec4 loads for 1152 multiply-adds.
 fn channel3x3(t: Tile, plane_index: u32, at: Place, weight_index: u32) -> Tile {
     let top = i32(at.out_row) - i32(params.pad_top);
     let r0 = load_window(plane_index, top, at.first_input);
@@ -287,7 +303,7 @@ fn store_tile(t: Tile, at: Place) {
 
 // The loops run on every lane with uniform bounds; lanes past the end compute a copy of the
 // last tile and store nothing.
-@compute @workgroup_size(16)
+@compute @workgroup_size(8)
 fn conv2d_wide3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                 @builtin(local_invocation_index) lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
@@ -296,6 +312,40 @@ fn conv2d_wide3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         t = channel3x3(t, plane_index(at, c), at, weight_index);
         weight_index += 9u * at.weight_step;
+    }
+    store_tile(t, at);
+}
+
+fn weights5(index: u32, step: u32) -> array<vec4<f32>, 5> {
+    return array<vec4<f32>, 5>(packed_weight[index], packed_weight[index + step], packed_weight[index + 2u * step],
+        packed_weight[index + 3u * step], packed_weight[index + 4u * step]);
+}
+
+// The 5 taps' inputs of output columns 4q..4q+3 in one row of a 5x5 kernel.
+fn taps5x5_row(w: Window, q: u32) -> array<vec4<f32>, 5> {
+    return array<vec4<f32>, 5>(quad(w, q, 0u), quad(w, q, 1u), quad(w, q, 2u), quad(w, q, 3u), quad(w, q, 4u));
+}
+
+// 5x5 at stride 1: one kernel row an iteration, 5 input and 10 weight vec4 loads for 640
+// multiply-adds (a whole input channel an iteration, 25 taps, measured no faster).
+@compute @workgroup_size(8)
+fn conv2d_wide5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                @builtin(local_invocation_index) lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    let top = i32(at.out_row) - i32(params.pad_top);
+    var weight_index = at.weight_index;
+    var t: Tile;
+    for (var r = 0u; r < params.in_channels_per_group * 5u; r++) {
+        let window = load_window(plane_index(at, r / 5u), top + i32(r % 5u), at.first_input);
+        let w0 = weights5(weight_index, at.weight_step);
+        let w1 = weights5(weight_index + 1u, at.weight_step);
+        let x0 = taps5x5_row(window, 0u);
+        let x1 = taps5x5_row(window, 1u);
+        let x2 = taps5x5_row(window, 2u);
+        let x3 = taps5x5_row(window, 3u);
+        t = Tile(taps5(t.m00, w0, x0), taps5(t.m01, w0, x1), taps5(t.m02, w0, x2), taps5(t.m03, w0, x3),
+                 taps5(t.m10, w1, x0), taps5(t.m11, w1, x1), taps5(t.m12, w1, x2), taps5(t.m13, w1, x3));
+        weight_index += 5u * at.weight_step;
     }
     store_tile(t, at);
 }
@@ -335,7 +385,7 @@ fn weights7(index: u32, step: u32) -> array<vec4<f32>, 7> {
 
 // 7x7 at stride 2 (a network's stem): one kernel row an iteration, 10 input and 14 weight
 // vec4 loads for 896 multiply-adds.
-@compute @workgroup_size(16)
+@compute @workgroup_size(8)
 fn conv2d_wide7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                         @builtin(local_invocation_index) lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
@@ -361,7 +411,7 @@ fn conv2d_wide7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
 // iteration (on GL llvmpipe conv1x1_proj took 10.6 ms so, 11.9 with 8 channels an iteration
 // summed column-wise as in conv2d_wide3). No bounds: a tile that runs past the plane's end
 // reads the next plane (or a clamped index) into columns that are never stored.
-@compute @workgroup_size(16)
+@compute @workgroup_size(8)
 fn conv2d_wide1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                 @builtin(local_invocation_index) lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);

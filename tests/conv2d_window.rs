@@ -1,5 +1,5 @@
 //! The window kernels (1x1, 3x3 and 5x5 at stride 1, 3x3 and 7x7 at stride 2, on rows of whole
-//! vec4s, adapters with subgroups) and the wide kernels (1x1 and 3x3 at stride 1, 7x7 at
+//! vec4s, adapters with subgroups) and the wide kernels (1x1, 3x3 and 5x5 at stride 1, 7x7 at
 //! stride 2, adapters without subgroups) against the CPU reference: every padding phase, channel counts that leave
 //! partial tiles, groups, batches, activations, widths from one vec4 up. Each adapter runs
 //! every case, through whichever kernel it takes there. Outputs are NaN-poisoned, so unwritten
@@ -146,8 +146,7 @@ fn window_kernels_match_reference() {
     }
 }
 
-/// Cases sized for the wide kernels (their grid must have at least 32 workgroups: batch x
-/// 8-channel tiles x blocks of 16 tiles of 16 columns).
+/// The cases for the wide kernels (and on adapters with subgroups for the window kernels).
 #[test]
 fn wide_kernels_match_reference() {
     let gpu = gpu();
@@ -163,6 +162,8 @@ fn wide_kernels_match_reference() {
         (4, 6, 40, 2, 9, 16, 3, Padding::Symmetric([1, 1])),  // 2 groups of 20
         (4, 21, 72, 1, 6, 6, 1, Padding::Zero),                // 1x1: a 36-pixel plane
         (2, 8, 64, 1, 20, 20, 1, Padding::Zero),
+        (1, 5, 24, 1, 11, 28, 5, Padding::Symmetric([2, 2])),  // 5x5: 24 channels, 3 tiles
+        (2, 3, 13, 1, 9, 16, 5, Padding::Explicit([1, 0, 3, 2])),
         (4, 3, 64, 1, 16, 32, 7, Padding::Symmetric([3, 3])), // the stem's padding (odd)
         (4, 2, 70, 1, 15, 36, 7, Padding::Symmetric([2, 2])),
         (4, 3, 64, 1, 13, 44, 7, Padding::Explicit([1, 1, 0, 2])),
@@ -195,6 +196,7 @@ fn wide_kernels_match_reference() {
             (true, _) => "conv2d_window",
             (false, 1) => "conv2d_wide1",
             (false, 3) => "conv2d_wide3",
+            (false, 5) => "conv2d_wide5",
             (false, _) => "conv2d_wide7_stride2",
         };
         assert!(
@@ -225,23 +227,6 @@ fn other_shapes_take_the_general_kernels() {
         let entry_point = check(&case, &mut rng);
         assert!(!entry_point.starts_with("conv2d_window"), "{entry_point}");
     }
-    // A grid too small for the wide kernels (conv1x1_incep's shape, 8 workgroups): the
-    // projection on adapters without subgroups.
-    let case = Case {
-        batch: 1,
-        in_channels: 24,
-        out_channels: 16,
-        groups: 1,
-        height: 28,
-        width: 28,
-        kernel: 1,
-        stride: 1,
-        padding: Padding::Zero,
-        activation: Activation::None,
-        bias: true,
-    };
-    let entry_point = check(&case, &mut rng);
-    assert!(!entry_point.starts_with("conv2d_wide"), "{entry_point}");
 }
 
 #[test]

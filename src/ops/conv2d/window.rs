@@ -5,9 +5,9 @@
 //! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
 //! output channels and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
 //! ms with the general subgroup kernel, 12 ms). Without subgroups (GL), `shaders/conv2d_wide.wgsl`
-//! (1x1 and 3x3 at stride 1): 16 output columns x 8 output channels, every lane loading its own
-//! weights (conv3x3_r18 on GL llvmpipe: 43 ms with the portable kernel, ~17 ms). See
-//! BENCHMARKS.md.
+//! (1x1 and 3x3 at stride 1, 7x7 at stride 2): 16 output columns x 8 output channels, every lane
+//! loading its own weights (conv3x3_r18 on GL llvmpipe: 43 ms with the portable kernel, ~17 ms).
+//! See BENCHMARKS.md.
 
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
@@ -20,40 +20,41 @@ use crate::tensor::Tensor;
 
 /// pack_weights' workgroup.
 const WORKGROUP_SIZE: usize = 64;
-/// The convolution entry points' workgroup: 16 tiles (`TILES_PER_WORKGROUP` in both shaders).
+/// The convolution entry points' workgroups: 16 tiles (`TILES_PER_WORKGROUP` in
+/// conv2d_window.wgsl) or 8 (in conv2d_wide.wgsl: on GL llvmpipe conv5x5_incep took 1.3 ms in
+/// 28 workgroups of 8, 2.9 in 16 of 16, where llvmpipe's two threads often did not share the
+/// work; conv1x1_incep 0.63-1.1 against 1.3, conv5x5_naive 14.3 against 16.6; conv3x3_r18 and
+/// the stem measured within noise of 16).
 const TILES_PER_WORKGROUP: usize = 16;
+const WIDE_TILES_PER_WORKGROUP: usize = 8;
 /// The packed weights' channel padding (`CHANNEL_TILE` in conv2d_pack.wgsl).
 const PACKED_CHANNEL_TILE: usize = 32;
 const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
 
-/// The wide kernels' smallest grid: with fewer workgroups llvmpipe's two threads do not get
-/// an even share (conv1x1_incep on GL took 1.44 ms in 8 workgroups of `conv2d_wide1`, 1.06 in
-/// the portable projection's 26).
-const MIN_WIDE_WORKGROUPS: usize = 32;
-
 /// A window kernel's grid over one convolution (1x1: its plane seen as one row).
 struct Grid {
     column_tiles: usize,
-    /// Workgroups per image: channel tiles x blocks of 16 tiles of one output plane.
+    /// Workgroups per image: channel tiles x blocks of tiles of one output plane.
     workgroups_per_image: usize,
 }
 
 impl Grid {
     fn new(kernel: Kernel, g: &Conv2dGeometry) -> Grid {
-        // Output columns x output channels per invocation (`COLUMN_TILE`, `CHANNEL_TILE` in
-        // the shaders).
-        let (column_tile, channel_tile) = if kernel.shader == Shader::Conv2dWide {
-            (16, 8)
-        } else {
-            (4, 32)
-        };
         let (out_height, out_width) = if g.kernel == [1, 1] {
             (1, g.out_height * g.out_width)
         } else {
             (g.out_height, g.out_width)
         };
+        // Output columns and channels per invocation (`COLUMN_TILE`, `CHANNEL_TILE` in the
+        // shaders), tiles per workgroup.
+        let (column_tile, channel_tile, tiles_per_workgroup) =
+            if kernel.shader == Shader::Conv2dWide {
+                (16, 8, WIDE_TILES_PER_WORKGROUP)
+            } else {
+                (4, 32, TILES_PER_WORKGROUP)
+            };
         let column_tiles = (out_width + origin_shift(g)).div_ceil(column_tile);
-        let pixel_blocks = (out_height * column_tiles).div_ceil(TILES_PER_WORKGROUP);
+        let pixel_blocks = (out_height * column_tiles).div_ceil(tiles_per_workgroup);
         let channel_tiles = g.groups * (g.out_channels / g.groups).div_ceil(channel_tile);
         Grid {
             column_tiles,
@@ -65,7 +66,7 @@ impl Grid {
 /// The window kernel for this convolution, if one applies: no dilation, input rows of whole
 /// vec4s (for 1x1: planes of whole vec4s), at least 8 output channels per group, and with
 /// subgroups stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7; without,
-/// stride-1 1x1 (no padding) and 3x3 when the grid has at least `MIN_WIDE_WORKGROUPS`.
+/// stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 7x7.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
     let subgroups = gpu.has_subgroups();
     let entry_point = match (g.kernel, g.stride, subgroups) {
@@ -76,6 +77,7 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
         ([7, 7], [2, 2], true) => "conv2d_window7_stride2",
         ([1, 1], [1, 1], false) if g.pads == Pads::default() => "conv2d_wide1",
         ([3, 3], [1, 1], false) => "conv2d_wide3",
+        ([5, 5], [1, 1], false) => "conv2d_wide5",
         ([7, 7], [2, 2], false) => "conv2d_wide7_stride2",
         _ => return None,
     };
@@ -86,15 +88,12 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
     };
     let applies =
         g.dilation == [1, 1] && row % 4 == 0 && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
-    if !applies {
-        return None;
-    }
-    if subgroups {
-        return Some(Kernel::new(Shader::Conv2dWindow, entry_point));
-    }
-    let kernel = Kernel::new(Shader::Conv2dWide, entry_point);
-    let grid = Grid::new(kernel, g);
-    (g.batch * grid.workgroups_per_image >= MIN_WIDE_WORKGROUPS).then_some(kernel)
+    let shader = if subgroups {
+        Shader::Conv2dWindow
+    } else {
+        Shader::Conv2dWide
+    };
+    applies.then_some(Kernel::new(shader, entry_point))
 }
 
 /// How many columns before column 0 the tiles start: the tile grid is shifted so that every
