@@ -4,20 +4,24 @@
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
 // (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] with padded_channels =
 // channel_tiles_per_group x 32; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
-// Thread mapping: one invocation computes 16 consecutive output columns x 8 output channels
-// (eight 4x4 matrices); a workgroup covers 8 such tiles of one output plane (more workgroups
-// keep llvmpipe's threads evenly busy on small convolutions, see src/ops/conv2d/window.rs),
-// and workgroups are numbered with the channel tile fastest. Tiles start at `column_origin`, as in
+// Thread mapping: one invocation computes a register tile of eight 4x4 matrices: 4 output rows
+// x 8 columns x 4 channels (conv2d_wide3) or 1 row x 16 columns x 8 channels (the others). A
+// workgroup covers 8 such tiles of one output plane (more workgroups keep llvmpipe's threads
+// evenly busy on small convolutions, see src/ops/conv2d/window.rs), and workgroups are
+// numbered with the channel tile fastest. Tiles start at `column_origin`, as in
 // conv2d_window.wgsl, so each tile's input window starts on a vec4 boundary and the taps are
-// swizzles of the window's vec4 loads (5 per input row at stride 1, 10 at stride 2).
-// Why this shape: without subgroups every lane must load each operand it uses itself, and on
-// llvmpipe such a load is the expensive operation (a per-lane sequence per component). A
-// 16 x 8 tile takes 2 weight vec4 loads per tap and few input loads for 128 multiply-adds.
-// conv2d_wide3 takes all 9 taps of an input channel an iteration and sums each accumulator
-// column over them while it sits in registers (the tile does not fit them); conv2d_wide5 and
-// conv2d_wide7_stride2 take one kernel row, conv2d_wide1 one input channel. On GL llvmpipe conv3x3_r18 went from 43
-// ms (the portable kernel) to ~17; a 16 x 16 tile ran it in ~15 ms but took ~45 s to compile,
-// against ~10 s for this one (BENCHMARKS.md).
+// swizzles of the window's vec4 loads.
+// Why these shapes: without subgroups every lane must load each operand it uses itself, and
+// on llvmpipe such a load is the expensive operation (a per-lane sequence per component), so
+// a tile is shaped for the fewest loads per multiply-add within 128 accumulators:
+// conv2d_wide3 loads 6 input rows of 3 vec4s and 9 weight vec4s per input channel for 1152
+// multiply-adds (1 row x 16 x 8 took 15 + 18 loads: conv3x3_r18 on GL 18.7 -> 15.8 ms); 1x1
+// kernels share no input across taps, so 16 x 8 (6 loads per 128) suits them. conv2d_wide3
+// takes all 9 taps of an input channel an iteration and sums each accumulator column over them
+// while it sits in registers (the tile does not fit them); conv2d_wide5 and
+// conv2d_wide7_stride2 take one kernel row, conv2d_wide1 one input channel. The portable
+// kernel ran conv3x3_r18 in 43 ms; a 16 x 16 tile (256 accumulators) ran faster than 16 x 8
+// but took ~45 s to compile, against ~10 s (BENCHMARKS.md).
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {
@@ -51,8 +55,6 @@ struct Conv2dParams {
 }
 
 const TILES_PER_WORKGROUP: u32 = 8u; // `WIDE_TILES_PER_WORKGROUP` in src/ops/conv2d/window.rs
-const CHANNEL_TILE: u32 = 8u;
-const COLUMN_TILE: u32 = 16u;
 
 var<immediate> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
@@ -127,7 +129,7 @@ fn taps7(m: mat4x4<f32>, w: array<vec4<f32>, 7>, x: array<vec4<f32>, 7>) -> mat4
 // Where one invocation works.
 struct Place {
     image: u32,
-    out_row: u32,
+    out_row: u32, // the tile's first output row
     first_column: i32,
     // The input column where the tile's window starts (a multiple of 4), and for stride 2
     // whether the tile's first tap sits one column further (odd pad_left).
@@ -150,23 +152,26 @@ fn column_origin() -> i32 {
     return -i32(((params.pad_left + 1u) / 2u) % 2u);
 }
 
-fn place(block_index: u32, lane: u32) -> Place {
-    let tiles_per_group = (params.out_channels_per_group + CHANNEL_TILE - 1u) / CHANNEL_TILE;
+// The tile of this lane, for tiles of `rows` output rows x `columns` output columns x
+// `channels` output channels (constants at every call; mirrored by `Grid` in
+// src/ops/conv2d/window.rs).
+fn place(block_index: u32, lane: u32, rows: u32, columns: u32, channels: u32) -> Place {
+    let tiles_per_group = (params.out_channels_per_group + channels - 1u) / channels;
     let channel_tiles = params.groups * tiles_per_group;
-    let tiles_per_plane = params.out_height * params.column_tiles;
+    let tiles_per_plane = ((params.out_height + rows - 1u) / rows) * params.column_tiles;
     let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
     let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
-    let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * COLUMN_TILE);
+    let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * columns);
     let channel_tile = block_index % channel_tiles;
     let group = channel_tile / tiles_per_group;
-    let tile_channel = (channel_tile % tiles_per_group) * CHANNEL_TILE;
+    let tile_channel = (channel_tile % tiles_per_group) * channels;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
     let weight_step = params.channel_tiles_per_group * 8u;
     let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
     return Place(
         min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u),
-        pixel_tile / params.column_tiles,
+        (pixel_tile / params.column_tiles) * rows,
         first_column,
         first_column * i32(params.stride_width) - i32(params.pad_left) - i32(odd),
         odd,
@@ -198,6 +203,14 @@ fn load_window(plane_index: u32, row: i32, first: i32) -> Window {
     let index = (plane_index + u32(select(0, row, inside)) * params.in_width) / 4u;
     return Window(load_vec4(index, inside, first), load_vec4(index, inside, first + 4),
         load_vec4(index, inside, first + 8), load_vec4(index, inside, first + 12), load_vec4(index, inside, first + 16));
+}
+
+// The first 3 vec4s only (12 input columns: 8 output columns of a 3x3 kernel).
+fn load_window3(plane_index: u32, row: i32, first: i32) -> Window {
+    let inside = row >= 0 && row < i32(params.in_height);
+    let index = (plane_index + u32(select(0, row, inside)) * params.in_width) / 4u;
+    return Window(load_vec4(index, inside, first), load_vec4(index, inside, first + 4),
+        load_vec4(index, inside, first + 8), vec4<f32>(0.0), vec4<f32>(0.0));
 }
 
 // Input columns 4q+shift .. 4q+shift+3 of the window (q and shift are constants at every call).
@@ -232,20 +245,28 @@ fn taps3x3(r0: Window, r1: Window, r2: Window, q: u32) -> array<vec4<f32>, 9> {
         quad(r1, q, 2u), quad(r2, q, 0u), quad(r2, q, 1u), quad(r2, q, 2u));
 }
 
-// One input channel of a 3x3 kernel: 15 input and 18 weight vec4 loads for 1152 multiply-adds.
-fn channel3x3(t: Tile, plane_index: u32, at: Place, weight_index: u32) -> Tile {
+// conv2d_wide3's accumulators: column j of m<r><q> holds the tile's 4 channels at output row r,
+// output column 4q+j.
+struct Block {
+    m00: mat4x4<f32>, m01: mat4x4<f32>, m10: mat4x4<f32>, m11: mat4x4<f32>,
+    m20: mat4x4<f32>, m21: mat4x4<f32>, m30: mat4x4<f32>, m31: mat4x4<f32>,
+}
+
+// One input channel of a 3x3 kernel for 4 output rows: 6 input rows of 3 vec4s and 9 weight
+// vec4s for 1152 multiply-adds.
+fn channel3x3(b: Block, plane_index: u32, at: Place, weight_index: u32) -> Block {
     let top = i32(at.out_row) - i32(params.pad_top);
-    let r0 = load_window(plane_index, top, at.first_input);
-    let r1 = load_window(plane_index, top + 1, at.first_input);
-    let r2 = load_window(plane_index, top + 2, at.first_input);
-    let w0 = weights9(weight_index, at.weight_step);
-    let w1 = weights9(weight_index + 1u, at.weight_step);
-    let x0 = taps3x3(r0, r1, r2, 0u);
-    let x1 = taps3x3(r0, r1, r2, 1u);
-    let x2 = taps3x3(r0, r1, r2, 2u);
-    let x3 = taps3x3(r0, r1, r2, 3u);
-    return Tile(taps9(t.m00, w0, x0), taps9(t.m01, w0, x1), taps9(t.m02, w0, x2), taps9(t.m03, w0, x3),
-                taps9(t.m10, w1, x0), taps9(t.m11, w1, x1), taps9(t.m12, w1, x2), taps9(t.m13, w1, x3));
+    let r0 = load_window3(plane_index, top, at.first_input);
+    let r1 = load_window3(plane_index, top + 1, at.first_input);
+    let r2 = load_window3(plane_index, top + 2, at.first_input);
+    let r3 = load_window3(plane_index, top + 3, at.first_input);
+    let r4 = load_window3(plane_index, top + 4, at.first_input);
+    let r5 = load_window3(plane_index, top + 5, at.first_input);
+    let w = weights9(weight_index, at.weight_step);
+    return Block(taps9(b.m00, w, taps3x3(r0, r1, r2, 0u)), taps9(b.m01, w, taps3x3(r0, r1, r2, 1u)),
+                 taps9(b.m10, w, taps3x3(r1, r2, r3, 0u)), taps9(b.m11, w, taps3x3(r1, r2, r3, 1u)),
+                 taps9(b.m20, w, taps3x3(r2, r3, r4, 0u)), taps9(b.m21, w, taps3x3(r2, r3, r4, 1u)),
+                 taps9(b.m30, w, taps3x3(r3, r4, r5, 0u)), taps9(b.m31, w, taps3x3(r3, r4, r5, 1u)));
 }
 
 // m + w x^T, one column at a time.
@@ -265,13 +286,16 @@ fn bias4(channel: u32, group_end: u32) -> vec4<f32> {
 }
 
 // Adds bias, activates and stores one 4x4 matrix: channels channel..channel+3 (those inside
-// the group) of output columns column..column+3 (those inside the row).
-fn store_matrix(m: mat4x4<f32>, channel: u32, column: i32, at: Place) {
+// the group) of output columns column..column+3 (those inside the row) of output row `row`.
+fn store_matrix(m: mat4x4<f32>, channel: u32, row: u32, column: i32, at: Place) {
+    if (row >= params.out_height) {
+        return;
+    }
     let group_end = (at.group + 1u) * params.out_channels_per_group;
     let b = bias4(channel, group_end);
     let out_plane = params.out_height * params.out_width;
     let row_index = params.output_base + (at.image * params.out_channels + channel) * out_plane
-        + at.out_row * params.out_width;
+        + row * params.out_width;
     for (var j = 0; j < 4; j++) {
         let c = column + j;
         if (c >= 0 && c < i32(params.out_width)) {
@@ -291,14 +315,31 @@ fn store_tile(t: Tile, at: Place) {
         return;
     }
     let channel = at.group * params.out_channels_per_group + at.tile_channel;
-    store_matrix(t.m00, channel, at.first_column, at);
-    store_matrix(t.m01, channel, at.first_column + 4, at);
-    store_matrix(t.m02, channel, at.first_column + 8, at);
-    store_matrix(t.m03, channel, at.first_column + 12, at);
-    store_matrix(t.m10, channel + 4u, at.first_column, at);
-    store_matrix(t.m11, channel + 4u, at.first_column + 4, at);
-    store_matrix(t.m12, channel + 4u, at.first_column + 8, at);
-    store_matrix(t.m13, channel + 4u, at.first_column + 12, at);
+    let row = at.out_row;
+    store_matrix(t.m00, channel, row, at.first_column, at);
+    store_matrix(t.m01, channel, row, at.first_column + 4, at);
+    store_matrix(t.m02, channel, row, at.first_column + 8, at);
+    store_matrix(t.m03, channel, row, at.first_column + 12, at);
+    store_matrix(t.m10, channel + 4u, row, at.first_column, at);
+    store_matrix(t.m11, channel + 4u, row, at.first_column + 4, at);
+    store_matrix(t.m12, channel + 4u, row, at.first_column + 8, at);
+    store_matrix(t.m13, channel + 4u, row, at.first_column + 12, at);
+}
+
+fn store_block(b: Block, at: Place) {
+    if (!at.in_range) {
+        return;
+    }
+    let channel = at.group * params.out_channels_per_group + at.tile_channel;
+    let column = at.first_column;
+    store_matrix(b.m00, channel, at.out_row, column, at);
+    store_matrix(b.m01, channel, at.out_row, column + 4, at);
+    store_matrix(b.m10, channel, at.out_row + 1u, column, at);
+    store_matrix(b.m11, channel, at.out_row + 1u, column + 4, at);
+    store_matrix(b.m20, channel, at.out_row + 2u, column, at);
+    store_matrix(b.m21, channel, at.out_row + 2u, column + 4, at);
+    store_matrix(b.m30, channel, at.out_row + 3u, column, at);
+    store_matrix(b.m31, channel, at.out_row + 3u, column + 4, at);
 }
 
 // The loops run on every lane with uniform bounds; lanes past the end compute a copy of the
@@ -306,14 +347,14 @@ fn store_tile(t: Tile, at: Place) {
 @compute @workgroup_size(8)
 fn conv2d_wide3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                 @builtin(local_invocation_index) lane: u32) {
-    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, 4u, 8u, 4u);
     var weight_index = at.weight_index;
-    var t: Tile;
+    var b: Block;
     for (var c = 0u; c < params.in_channels_per_group; c++) {
-        t = channel3x3(t, plane_index(at, c), at, weight_index);
+        b = channel3x3(b, plane_index(at, c), at, weight_index);
         weight_index += 9u * at.weight_step;
     }
-    store_tile(t, at);
+    store_block(b, at);
 }
 
 fn weights5(index: u32, step: u32) -> array<vec4<f32>, 5> {
@@ -331,7 +372,7 @@ fn taps5x5_row(w: Window, q: u32) -> array<vec4<f32>, 5> {
 @compute @workgroup_size(8)
 fn conv2d_wide5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                 @builtin(local_invocation_index) lane: u32) {
-    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, 1u, 16u, 8u);
     let top = i32(at.out_row) - i32(params.pad_top);
     var weight_index = at.weight_index;
     var t: Tile;
@@ -388,7 +429,7 @@ fn weights7(index: u32, step: u32) -> array<vec4<f32>, 7> {
 @compute @workgroup_size(8)
 fn conv2d_wide7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                         @builtin(local_invocation_index) lane: u32) {
-    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, 1u, 16u, 8u);
     let top = i32(at.out_row * 2u) - i32(params.pad_top);
     var weight_index = at.weight_index;
     var t: Tile;
@@ -414,7 +455,7 @@ fn conv2d_wide7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
 @compute @workgroup_size(8)
 fn conv2d_wide1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                 @builtin(local_invocation_index) lane: u32) {
-    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane);
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, 1u, 16u, 8u);
     let first = u32(at.first_input) / 4u;
     var weight_index = at.weight_index;
     var t: Tile;

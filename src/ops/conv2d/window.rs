@@ -45,16 +45,16 @@ impl Grid {
         } else {
             (g.out_height, g.out_width)
         };
-        // Output columns and channels per invocation (`COLUMN_TILE`, `CHANNEL_TILE` in the
-        // shaders), tiles per workgroup.
-        let (column_tile, channel_tile, tiles_per_workgroup) =
-            if kernel.shader == Shader::Conv2dWide {
-                (16, 8, WIDE_TILES_PER_WORKGROUP)
-            } else {
-                (4, 32, TILES_PER_WORKGROUP)
-            };
+        // Output rows x columns x channels per invocation and tiles per workgroup (the
+        // arguments of `place` in conv2d_wide.wgsl; `CHANNEL_TILE` etc. in conv2d_window.wgsl).
+        let (row_tile, column_tile, channel_tile, tiles_per_workgroup) = match kernel.entry_point {
+            "conv2d_wide3" => (4, 8, 4, WIDE_TILES_PER_WORKGROUP),
+            _ if kernel.shader == Shader::Conv2dWide => (1, 16, 8, WIDE_TILES_PER_WORKGROUP),
+            _ => (1, 4, 32, TILES_PER_WORKGROUP),
+        };
         let column_tiles = (out_width + origin_shift(g)).div_ceil(column_tile);
-        let pixel_blocks = (out_height * column_tiles).div_ceil(tiles_per_workgroup);
+        let pixel_blocks =
+            (out_height.div_ceil(row_tile) * column_tiles).div_ceil(tiles_per_workgroup);
         let channel_tiles = g.groups * (g.out_channels / g.groups).div_ceil(channel_tile);
         Grid {
             column_tiles,
