@@ -1,9 +1,10 @@
 //! The window kernels (1x1, 3x3 and 5x5 at stride 1, 3x3 and 7x7 at stride 2, on rows of whole
 //! vec4s, adapters with subgroups) and the wide kernels (1x1, 3x3 and 5x5 at stride 1, 7x7 at
-//! stride 2, adapters without subgroups) against the CPU reference: every padding phase, channel counts that leave
-//! partial tiles, groups, batches, activations, widths from one vec4 up. Each adapter runs
-//! every case, through whichever kernel it takes there. Outputs are NaN-poisoned, so unwritten
-//! elements fail.
+//! stride 2, adapters without subgroups) against the CPU reference: every padding phase,
+//! channel counts that leave partial tiles, partial row blocks, groups, batches, activations,
+//! widths from one vec4 up, 1x1 planes that end inside a tile. Each adapter runs every case,
+//! through whichever kernel it takes there, and the tests assert which. Outputs are
+//! NaN-poisoned, so unwritten elements fail.
 
 mod common;
 

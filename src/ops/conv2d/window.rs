@@ -5,9 +5,10 @@
 //! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
 //! output channels and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
 //! ms with the general subgroup kernel, 12 ms). Without subgroups (GL), `shaders/conv2d_wide.wgsl`
-//! (1x1 and 3x3 at stride 1, 7x7 at stride 2): 16 output columns x 8 output channels, every lane
-//! loading its own weights (conv3x3_r18 on GL llvmpipe: 43 ms with the portable kernel, ~17 ms).
-//! See BENCHMARKS.md.
+//! (1x1, 3x3 and 5x5 at stride 1, 7x7 at stride 2): every lane loads its own operands, so the
+//! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
+//! 3x3 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms with the
+//! portable kernel, ~15.5 ms). See BENCHMARKS.md.
 
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
