@@ -1,5 +1,5 @@
 // conv2d_wide: conv2d (semantics and layouts as in conv2d.wgsl) for 1x1, 3x3 and 5x5 kernels
-// at stride 1 and 7x7 kernels at stride 2, no dilation, on adapters without subgroups (GL),
+// at stride 1 and 3x3 and 7x7 at stride 2, no dilation, on adapters without subgroups (GL),
 // when input rows are whole vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
 // (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] with padded_channels =
@@ -18,8 +18,8 @@
 // multiply-adds (1 row x 16 x 8 took 15 + 18 loads: conv3x3_r18 on GL 18.7 -> 15.8 ms); 1x1
 // kernels share no input across taps, so 16 x 8 (6 loads per 128) suits them. conv2d_wide3
 // takes all 9 taps of an input channel an iteration and sums each accumulator column over them
-// while it sits in registers (the tile does not fit them); conv2d_wide5 and
-// conv2d_wide7_stride2 take one kernel row, conv2d_wide1 one input channel. The portable
+// while it sits in registers (the tile does not fit them); conv2d_wide5 and the stride-2
+// kernels take one kernel row, conv2d_wide1 one input channel. The portable
 // kernel ran conv3x3_r18 in 43 ms; a 16 x 16 tile (256 accumulators) ran faster than 16 x 8
 // but took ~45 s to compile, against ~10 s (BENCHMARKS.md).
 
@@ -48,9 +48,9 @@ struct Conv2dParams {
     leaky_slope: f32,
     input_base: u32,
     output_base: u32,
-    // Tiles of 32 channels per group: the packed weights' padding (this kernel's tiles are 8).
+    // Tiles of 32 channels per group: the packed weights' padding (this file's tiles are 4 or 8).
     channel_tiles_per_group: u32,
-    // Tiles of 16 columns per output row, counted from `column_origin`.
+    // Tiles per output row (16 columns, conv2d_wide3's 8), counted from `column_origin`.
     column_tiles: u32,
 }
 
@@ -75,7 +75,8 @@ fn activate(value: vec4<f32>) -> vec4<f32> {
     return select(result, value, nan);
 }
 
-// The accumulators: column j of m<g><q> holds channels 4g..4g+3 of the tile's output column 4q+j.
+// The accumulators of conv2d_wide1, conv2d_wide5 and conv2d_wide7_stride2: column j of m<g><q>
+// holds channels 4g..4g+3 of the tile's output column 4q+j.
 struct Tile {
     m00: mat4x4<f32>, m01: mat4x4<f32>, m02: mat4x4<f32>, m03: mat4x4<f32>,
     m10: mat4x4<f32>, m11: mat4x4<f32>, m12: mat4x4<f32>, m13: mat4x4<f32>,
@@ -100,6 +101,8 @@ fn taps9(m: mat4x4<f32>, w: array<vec4<f32>, 9>, x: array<vec4<f32>, 9>) -> mat4
     return r;
 }
 
+// As taps9, for 5 taps (a row of a 5x5 kernel), 7 (a row of a 7x7 kernel) and 3 (a row of a
+// 3x3 kernel at stride 2).
 fn taps5(m: mat4x4<f32>, w: array<vec4<f32>, 5>, x: array<vec4<f32>, 5>) -> mat4x4<f32> {
     var r = m;
     r[0] = fma(w[4], vec4(x[4].x), fma(w[3], vec4(x[3].x), fma(w[2], vec4(x[2].x), fma(w[1], vec4(x[1].x),
@@ -124,6 +127,13 @@ fn taps7(m: mat4x4<f32>, w: array<vec4<f32>, 7>, x: array<vec4<f32>, 7>) -> mat4
     r[3] = fma(w[6], vec4(x[6].w), fma(w[5], vec4(x[5].w), fma(w[4], vec4(x[4].w), fma(w[3], vec4(x[3].w),
         fma(w[2], vec4(x[2].w), fma(w[1], vec4(x[1].w), fma(w[0], vec4(x[0].w), r[3])))))));
     return r;
+}
+
+fn taps3(m: mat4x4<f32>, w: array<vec4<f32>, 3>, x: array<vec4<f32>, 3>) -> mat4x4<f32> {
+    return mat4x4<f32>(fma(w[2], vec4(x[2].x), fma(w[1], vec4(x[1].x), fma(w[0], vec4(x[0].x), m[0]))),
+        fma(w[2], vec4(x[2].y), fma(w[1], vec4(x[1].y), fma(w[0], vec4(x[0].y), m[1]))),
+        fma(w[2], vec4(x[2].z), fma(w[1], vec4(x[1].z), fma(w[0], vec4(x[0].z), m[2]))),
+        fma(w[2], vec4(x[2].w), fma(w[1], vec4(x[1].w), fma(w[0], vec4(x[0].w), m[3]))));
 }
 
 // Where one invocation works.
@@ -418,6 +428,11 @@ fn taps7_stride2(w: array<vec4<f32>, 10>, q: u32, odd: bool) -> array<vec4<f32>,
         select(every_other(w, b + 5u), every_other(w, b + 6u), odd), select(every_other(w, b + 6u), every_other(w, b + 7u), odd));
 }
 
+// The first 3 taps' inputs (a 3x3 kernel at stride 2 reads the same window columns).
+fn first3(x: array<vec4<f32>, 7>) -> array<vec4<f32>, 3> {
+    return array<vec4<f32>, 3>(x[0], x[1], x[2]);
+}
+
 fn weights7(index: u32, step: u32) -> array<vec4<f32>, 7> {
     return array<vec4<f32>, 7>(packed_weight[index], packed_weight[index + step], packed_weight[index + 2u * step],
         packed_weight[index + 3u * step], packed_weight[index + 4u * step], packed_weight[index + 5u * step],
@@ -444,6 +459,34 @@ fn conv2d_wide7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
         t = Tile(taps7(t.m00, w0, x0), taps7(t.m01, w0, x1), taps7(t.m02, w0, x2), taps7(t.m03, w0, x3),
                  taps7(t.m10, w1, x0), taps7(t.m11, w1, x1), taps7(t.m12, w1, x2), taps7(t.m13, w1, x3));
         weight_index += 7u * at.weight_step;
+    }
+    store_tile(t, at);
+}
+
+// 3x3 at stride 2 (a network's downsampling): one kernel row an iteration, 10 input and 6
+// weight vec4 loads for 384 multiply-adds.
+@compute @workgroup_size(8)
+fn conv2d_wide3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                        @builtin(local_invocation_index) lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, 1u, 16u, 8u);
+    let top = i32(at.out_row * 2u) - i32(params.pad_top);
+    var weight_index = at.weight_index;
+    let step = at.weight_step;
+    var t: Tile;
+    for (var r = 0u; r < params.in_channels_per_group * 3u; r++) {
+        let window = load_window10(plane_index(at, r / 3u), top + i32(r % 3u), at.first_input);
+        let w0 = array<vec4<f32>, 3>(packed_weight[weight_index], packed_weight[weight_index + step],
+            packed_weight[weight_index + 2u * step]);
+        let w1 = array<vec4<f32>, 3>(packed_weight[weight_index + 1u], packed_weight[weight_index + step + 1u],
+            packed_weight[weight_index + 2u * step + 1u]);
+        let x0 = taps7_stride2(window, 0u, at.odd);
+        let x1 = taps7_stride2(window, 1u, at.odd);
+        let x2 = taps7_stride2(window, 2u, at.odd);
+        let x3 = taps7_stride2(window, 3u, at.odd);
+        t = Tile(taps3(t.m00, w0, first3(x0)), taps3(t.m01, w0, first3(x1)), taps3(t.m02, w0, first3(x2)),
+                 taps3(t.m03, w0, first3(x3)), taps3(t.m10, w1, first3(x0)), taps3(t.m11, w1, first3(x1)),
+                 taps3(t.m12, w1, first3(x2)), taps3(t.m13, w1, first3(x3)));
+        weight_index += 3u * step;
     }
     store_tile(t, at);
 }

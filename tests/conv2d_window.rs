@@ -1,6 +1,6 @@
 //! The window kernels (1x1, 3x3 and 5x5 at stride 1, 3x3 and 7x7 at stride 2, on rows of whole
-//! vec4s, adapters with subgroups) and the wide kernels (1x1, 3x3 and 5x5 at stride 1, 7x7 at
-//! stride 2, adapters without subgroups) against the CPU reference: every padding phase,
+//! vec4s, adapters with subgroups) and the wide kernels (the same shapes, adapters without
+//! subgroups) against the CPU reference: every padding phase,
 //! channel counts that leave partial tiles, partial row blocks, groups, batches, activations,
 //! widths from one vec4 up, 1x1 planes that end inside a tile. Each adapter runs every case,
 //! through whichever kernel it takes there, and the tests assert which. Outputs are
@@ -154,21 +154,25 @@ fn wide_kernels_match_reference() {
     let mut rng = Rng::new(0x71DE);
     #[rustfmt::skip]
     let shapes = [
-        // batch, in, out, groups, height, width, kernel (7: stride 2), padding
-        (2, 5, 70, 1, 9, 36, 3, Padding::Symmetric([1, 1])),  // 70 channels: a partial tile
-        (3, 3, 64, 1, 12, 20, 3, Padding::Explicit([0, 2, 1, 3])), // phases 2 and 3
-        (4, 2, 64, 1, 8, 4, 3, Padding::Symmetric([1, 1])),   // one vec4 per row
-        (4, 4, 64, 1, 7, 40, 3, Padding::Zero),                // phase 0: tiles from column 0
-        (4, 7, 64, 1, 6, 28, 3, Padding::Same),
-        (4, 6, 40, 2, 9, 16, 3, Padding::Symmetric([1, 1])),  // 2 groups of 20
-        (4, 21, 72, 1, 6, 6, 1, Padding::Zero),                // 1x1: a 36-pixel plane
-        (2, 8, 64, 1, 20, 20, 1, Padding::Zero),
-        (1, 5, 24, 1, 11, 28, 5, Padding::Symmetric([2, 2])),  // 5x5: 24 channels, 3 tiles
-        (2, 3, 13, 1, 9, 16, 5, Padding::Explicit([1, 0, 3, 2])),
-        (4, 3, 64, 1, 16, 32, 7, Padding::Symmetric([3, 3])), // the stem's padding (odd)
-        (4, 2, 70, 1, 15, 36, 7, Padding::Symmetric([2, 2])),
-        (4, 3, 64, 1, 13, 44, 7, Padding::Explicit([1, 1, 0, 2])),
-        (4, 2, 64, 1, 14, 20, 7, Padding::Zero),
+        // batch, in, out, groups, height, width, kernel, stride, padding
+        (2, 5, 70, 1, 9, 36, 3, 1, Padding::Symmetric([1, 1])),  // 70 channels: a partial tile
+        (3, 3, 64, 1, 12, 20, 3, 1, Padding::Explicit([0, 2, 1, 3])), // phases 2 and 3
+        (4, 2, 64, 1, 8, 4, 3, 1, Padding::Symmetric([1, 1])),   // one vec4 per row
+        (4, 4, 64, 1, 7, 40, 3, 1, Padding::Zero),                // phase 0: tiles from column 0
+        (4, 7, 64, 1, 6, 28, 3, 1, Padding::Same),
+        (4, 6, 40, 2, 9, 16, 3, 1, Padding::Symmetric([1, 1])),  // 2 groups of 20
+        (4, 21, 72, 1, 6, 6, 1, 1, Padding::Zero),                // 1x1: a 36-pixel plane
+        (2, 8, 64, 1, 20, 20, 1, 1, Padding::Zero),
+        (1, 5, 24, 1, 11, 28, 5, 1, Padding::Symmetric([2, 2])),  // 5x5: 24 channels, 3 tiles
+        (2, 3, 13, 1, 9, 16, 5, 1, Padding::Explicit([1, 0, 3, 2])),
+        (4, 3, 64, 1, 16, 32, 7, 2, Padding::Symmetric([3, 3])), // the stem's padding (odd)
+        (4, 2, 70, 1, 15, 36, 7, 2, Padding::Symmetric([2, 2])),
+        (4, 3, 64, 1, 13, 44, 7, 2, Padding::Explicit([1, 1, 0, 2])),
+        (4, 2, 64, 1, 14, 20, 7, 2, Padding::Zero),
+        (2, 5, 64, 1, 15, 36, 3, 2, Padding::Symmetric([1, 1])), // ResNet's downsampling
+        (3, 4, 70, 1, 12, 28, 3, 2, Padding::Zero),
+        (2, 3, 24, 1, 9, 44, 3, 2, Padding::Explicit([2, 3, 0, 1])),
+        (2, 6, 32, 2, 10, 16, 3, 2, Padding::Symmetric([2, 2])), // 2 groups of 16
     ];
     let activations = [
         Activation::None,
@@ -176,8 +180,10 @@ fn wide_kernels_match_reference() {
         Activation::LeakyRelu(0.1),
         Activation::Relu6,
     ];
-    for (index, (batch, in_channels, out_channels, groups, height, width, kernel, padding)) in
-        shapes.into_iter().enumerate()
+    for (
+        index,
+        (batch, in_channels, out_channels, groups, height, width, kernel, stride, padding),
+    ) in shapes.into_iter().enumerate()
     {
         let case = Case {
             batch,
@@ -187,18 +193,19 @@ fn wide_kernels_match_reference() {
             height,
             width,
             kernel,
-            stride: if kernel == 7 { 2 } else { 1 },
+            stride,
             padding,
             activation: activations[index % 4],
             bias: index % 3 != 2,
         };
         let entry_point = check(&case, &mut rng);
-        let expected = match (gpu.has_subgroups(), kernel) {
-            (true, _) => "conv2d_window",
-            (false, 1) => "conv2d_wide1",
-            (false, 3) => "conv2d_wide3",
-            (false, 5) => "conv2d_wide5",
-            (false, _) => "conv2d_wide7_stride2",
+        let expected = match (gpu.has_subgroups(), kernel, stride) {
+            (true, _, _) => "conv2d_window",
+            (false, 1, _) => "conv2d_wide1",
+            (false, 3, 1) => "conv2d_wide3",
+            (false, 3, _) => "conv2d_wide3_stride2",
+            (false, 5, _) => "conv2d_wide5",
+            (false, _, _) => "conv2d_wide7_stride2",
         };
         assert!(
             entry_point.starts_with(expected),

@@ -1,9 +1,8 @@
 //! conv2d: the GPU dispatch (options and shape validation are in `geometry.rs`). The common
 //! kernels (1x1, 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2) go to `shaders/conv2d_window.wgsl`
-//! where subgroups exist, and 1x1, 3x3 at stride 1 and 7x7 at stride 2 to
-//! `shaders/conv2d_wide.wgsl` where they do not (`window.rs`); other plain 1x1 convolutions to
-//! the projection GEMM;
-//! depthwise 3x3 to `conv2d_depthwise3x3`; everything else to the general kernels of
+//! where subgroups exist, and to `shaders/conv2d_wide.wgsl` where they do not (`window.rs`);
+//! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 to
+//! `conv2d_depthwise3x3`; everything else to the general kernels of
 //! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`. Batches larger than one storage
 //! binding are split along N inside the op.
 
@@ -169,7 +168,7 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
 
 /// The WGSL entry point that [`conv2d`] runs for `geometry` on `gpu` (for tests, the tour
 /// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups and
-/// `conv2d_wide*` for some of them without (see `window.rs`), `projection*` for other plain 1x1
+/// `conv2d_wide*` without (see `window.rs`), `projection*` for other plain 1x1
 /// convolutions, `conv2d_subgroup`,
 /// `conv2d` or `conv2d_single_channel` otherwise.
 pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {

@@ -4,11 +4,11 @@
 //! contiguous. Then, on adapters with subgroups, `shaders/conv2d_window.wgsl` (1x1, 3x3 and
 //! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
 //! output channels and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
-//! ms with the general subgroup kernel, 12 ms). Without subgroups (GL), `shaders/conv2d_wide.wgsl`
-//! (1x1, 3x3 and 5x5 at stride 1, 7x7 at stride 2): every lane loads its own operands, so the
+//! ms with the general subgroup kernel, 12 ms). Without subgroups (GL),
+//! `shaders/conv2d_wide.wgsl` (the same kernels): every lane loads its own operands, so the
 //! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
-//! 3x3 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms with the
-//! portable kernel, ~15.5 ms). See BENCHMARKS.md.
+//! 3x3 at stride 1 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
+//! with the portable kernel, ~15.5 ms). See BENCHMARKS.md.
 
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
@@ -66,8 +66,8 @@ impl Grid {
 
 /// The window kernel for this convolution, if one applies: no dilation, input rows of whole
 /// vec4s (for 1x1: planes of whole vec4s), at least 8 output channels per group, and with
-/// subgroups stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7; without,
-/// stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 7x7.
+/// stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the window kernels with
+/// subgroups, the wide ones without).
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
     let subgroups = gpu.has_subgroups();
     let entry_point = match (g.kernel, g.stride, subgroups) {
@@ -79,6 +79,7 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
         ([1, 1], [1, 1], false) if g.pads == Pads::default() => "conv2d_wide1",
         ([3, 3], [1, 1], false) => "conv2d_wide3",
         ([5, 5], [1, 1], false) => "conv2d_wide5",
+        ([3, 3], [2, 2], false) => "conv2d_wide3_stride2",
         ([7, 7], [2, 2], false) => "conv2d_wide7_stride2",
         _ => return None,
     };
