@@ -32,7 +32,7 @@ struct Conv2dParams {
     output_base: u32,
     // Tiles of 32 channels per group.
     channel_tiles_per_group: u32,
-    // Tiles of 4 columns per output row, counted from `column_origin`.
+    // The convolution's column tiles (not used here).
     column_tiles: u32,
 }
 

@@ -54,7 +54,7 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const TILES_PER_WORKGROUP: u32 = 8u; // `WIDE_TILES_PER_WORKGROUP` in src/ops/conv2d/window.rs
+const TILES_PER_WORKGROUP: u32 = 8u; // `per_workgroup` of `WIDE` and `WIDE_BLOCK` in src/ops/conv2d/window.rs
 
 var<immediate> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
@@ -163,7 +163,7 @@ fn column_origin() -> i32 {
 }
 
 // The tile of this lane, for tiles of `rows` output rows x `columns` output columns x
-// `channels` output channels (constants at every call; mirrored by `Grid` in
+// `channels` output channels (constants at every call; mirrored by the `Tiling` constants in
 // src/ops/conv2d/window.rs).
 fn place(block_index: u32, lane: u32, rows: u32, columns: u32, channels: u32) -> Place {
     let tiles_per_group = (params.out_channels_per_group + channels - 1u) / channels;

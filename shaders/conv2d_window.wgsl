@@ -1,10 +1,10 @@
 // conv2d_window: conv2d (semantics and layouts as in conv2d.wgsl) for the common kernels (1x1,
 // 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2; no dilation) on adapters with subgroups of at
 // least 8 invocations, when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0).
-// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights` (conv2d_pack.wgsl) to
-// [groups, C_in/groups * KH * KW, padded_channels] (padded_channels = channel_tiles_per_group x
-// 32, zeros past the group's channels), so the 32 channels of one tap are 8 vec4s; bias [C_out];
-// output [N, C_out, H_out, W_out], all float32.
+// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
+// (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] (padded_channels =
+// channel_tiles_per_group x 32, zeros past the group's channels), so the 32 channels of one
+// tap are 8 vec4s; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes 4 consecutive output columns x 32 output channels
 // (eight 4x4 matrices); a workgroup covers 16 such tiles of one output plane (small workgroups
 // split small convolutions evenly over llvmpipe's threads: conv5x5_incep is 224 tiles, which
@@ -48,7 +48,7 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const TILES_PER_WORKGROUP: u32 = 16u; // the convolution entry points (`TILES_PER_WORKGROUP` in window.rs)
+const TILES_PER_WORKGROUP: u32 = 16u; // the convolution entry points (`WINDOW` in window.rs)
 const CHANNEL_TILE: u32 = 32u;
 
 var<immediate> params: Conv2dParams;

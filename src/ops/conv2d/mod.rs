@@ -168,12 +168,11 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
 
 /// The WGSL entry point that [`conv2d`] runs for `geometry` on `gpu` (for tests, the tour
 /// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups and
-/// `conv2d_wide*` without (see `window.rs`), `projection*` for other plain 1x1
-/// convolutions, `conv2d_subgroup`,
-/// `conv2d` or `conv2d_single_channel` otherwise.
+/// `conv2d_wide*` without (see `window.rs`), `projection*` for other plain 1x1 convolutions,
+/// `conv2d_subgroup`, `conv2d` or `conv2d_single_channel` otherwise.
 pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
-    if let Some(kernel) = window::kernel(gpu, geometry) {
-        kernel.entry_point
+    if let Some(window) = window::kernel(gpu, geometry) {
+        window.kernel.entry_point
     } else if geometry.is_projection() {
         super::projection::projection_kernel(gpu, &ProjectionGeometry::conv1x1(geometry))
     } else {
@@ -195,8 +194,8 @@ pub fn conv2d(
     }
     let bias_len = bias.map(|b| b.len());
     let geometry = Conv2dGeometry::new(input.shape(), weight.shape(), bias_len, options)?;
-    if let Some(kernel) = window::kernel(gpu, &geometry) {
-        return window::record(kernel, input, weight, bias, &geometry, options.activation);
+    if let Some(window) = window::kernel(gpu, &geometry) {
+        return window::record(window, input, weight, bias, &geometry, options.activation);
     }
     if geometry.is_projection() {
         let projection = ProjectionGeometry::conv1x1(&geometry);

@@ -21,16 +21,52 @@ use crate::tensor::Tensor;
 
 /// pack_weights' workgroup.
 const WORKGROUP_SIZE: usize = 64;
-/// The convolution entry points' workgroups: 16 tiles (`TILES_PER_WORKGROUP` in
-/// conv2d_window.wgsl) or 8 (in conv2d_wide.wgsl: on GL llvmpipe conv5x5_incep took 1.3 ms in
-/// 28 workgroups of 8, 2.9 in 16 of 16, where llvmpipe's two threads often did not share the
-/// work; conv1x1_incep 0.63-1.1 against 1.3, conv5x5_naive 14.3 against 16.6; conv3x3_r18 and
-/// the stem measured within noise of 16).
-const TILES_PER_WORKGROUP: usize = 16;
-const WIDE_TILES_PER_WORKGROUP: usize = 8;
 /// The packed weights' channel padding (`CHANNEL_TILE` in conv2d_pack.wgsl).
 const PACKED_CHANNEL_TILE: usize = 32;
 const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
+
+/// What one invocation of a window kernel computes: output rows x columns x channels, and how
+/// many such tiles a workgroup holds (`CHANNEL_TILE` etc. in conv2d_window.wgsl, the
+/// arguments of `place` and `TILES_PER_WORKGROUP` in conv2d_wide.wgsl).
+#[derive(Debug, Clone, Copy)]
+struct Tiling {
+    rows: usize,
+    columns: usize,
+    channels: usize,
+    per_workgroup: usize,
+}
+
+/// The subgroup kernels: 4 columns x 32 channels, 16 tiles a workgroup.
+const WINDOW: Tiling = Tiling {
+    rows: 1,
+    columns: 4,
+    channels: 32,
+    per_workgroup: 16,
+};
+/// The wide kernels: 16 columns x 8 channels. Their workgroups hold 8 tiles: on GL llvmpipe
+/// conv5x5_incep took 1.3 ms in 28 workgroups of 8, 2.9 in 16 of 16, where llvmpipe's two
+/// threads often did not share the work; conv1x1_incep 0.63-1.1 against 1.3, conv5x5_naive
+/// 14.3 against 16.6; conv3x3_r18 and the stem measured within noise of 16.
+const WIDE: Tiling = Tiling {
+    rows: 1,
+    columns: 16,
+    channels: 8,
+    per_workgroup: 8,
+};
+/// conv2d_wide3: 4 rows x 8 columns x 4 channels (fewer loads per multiply-add for a 3x3).
+const WIDE_BLOCK: Tiling = Tiling {
+    rows: 4,
+    columns: 8,
+    channels: 4,
+    per_workgroup: 8,
+};
+
+/// A window kernel and its tiling.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowKernel {
+    pub kernel: Kernel,
+    tiling: Tiling,
+}
 
 /// A window kernel's grid over one convolution (1x1: its plane seen as one row).
 struct Grid {
@@ -40,23 +76,15 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(kernel: Kernel, g: &Conv2dGeometry) -> Grid {
+    fn new(t: Tiling, g: &Conv2dGeometry) -> Grid {
         let (out_height, out_width) = if g.kernel == [1, 1] {
             (1, g.out_height * g.out_width)
         } else {
             (g.out_height, g.out_width)
         };
-        // Output rows x columns x channels per invocation and tiles per workgroup (the
-        // arguments of `place` in conv2d_wide.wgsl; `CHANNEL_TILE` etc. in conv2d_window.wgsl).
-        let (row_tile, column_tile, channel_tile, tiles_per_workgroup) = match kernel.entry_point {
-            "conv2d_wide3" => (4, 8, 4, WIDE_TILES_PER_WORKGROUP),
-            _ if kernel.shader == Shader::Conv2dWide => (1, 16, 8, WIDE_TILES_PER_WORKGROUP),
-            _ => (1, 4, 32, TILES_PER_WORKGROUP),
-        };
-        let column_tiles = (out_width + origin_shift(g)).div_ceil(column_tile);
-        let pixel_blocks =
-            (out_height.div_ceil(row_tile) * column_tiles).div_ceil(tiles_per_workgroup);
-        let channel_tiles = g.groups * (g.out_channels / g.groups).div_ceil(channel_tile);
+        let column_tiles = (out_width + origin_shift(g)).div_ceil(t.columns);
+        let pixel_blocks = (out_height.div_ceil(t.rows) * column_tiles).div_ceil(t.per_workgroup);
+        let channel_tiles = g.groups * (g.out_channels / g.groups).div_ceil(t.channels);
         Grid {
             column_tiles,
             workgroups_per_image: channel_tiles * pixel_blocks,
@@ -68,19 +96,20 @@ impl Grid {
 /// vec4s (for 1x1: planes of whole vec4s), at least 8 output channels per group, and with
 /// stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the window kernels with
 /// subgroups, the wide ones without).
-pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
-    let subgroups = gpu.has_subgroups();
-    let entry_point = match (g.kernel, g.stride, subgroups) {
-        ([1, 1], [1, 1], true) if g.pads == Pads::default() => "conv2d_window1",
-        ([3, 3], [1, 1], true) => "conv2d_window3",
-        ([5, 5], [1, 1], true) => "conv2d_window5",
-        ([3, 3], [2, 2], true) => "conv2d_window3_stride2",
-        ([7, 7], [2, 2], true) => "conv2d_window7_stride2",
-        ([1, 1], [1, 1], false) if g.pads == Pads::default() => "conv2d_wide1",
-        ([3, 3], [1, 1], false) => "conv2d_wide3",
-        ([5, 5], [1, 1], false) => "conv2d_wide5",
-        ([3, 3], [2, 2], false) => "conv2d_wide3_stride2",
-        ([7, 7], [2, 2], false) => "conv2d_wide7_stride2",
+pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
+    let window = |entry_point| (Kernel::new(Shader::Conv2dWindow, entry_point), WINDOW);
+    let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
+    let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
+        ([1, 1], [1, 1], true) if g.pads == Pads::default() => window("conv2d_window1"),
+        ([3, 3], [1, 1], true) => window("conv2d_window3"),
+        ([5, 5], [1, 1], true) => window("conv2d_window5"),
+        ([3, 3], [2, 2], true) => window("conv2d_window3_stride2"),
+        ([7, 7], [2, 2], true) => window("conv2d_window7_stride2"),
+        ([1, 1], [1, 1], false) if g.pads == Pads::default() => wide("conv2d_wide1", WIDE),
+        ([3, 3], [1, 1], false) => wide("conv2d_wide3", WIDE_BLOCK),
+        ([5, 5], [1, 1], false) => wide("conv2d_wide5", WIDE),
+        ([3, 3], [2, 2], false) => wide("conv2d_wide3_stride2", WIDE),
+        ([7, 7], [2, 2], false) => wide("conv2d_wide7_stride2", WIDE),
         _ => return None,
     };
     let row = if g.kernel == [1, 1] {
@@ -90,17 +119,13 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<Kernel> {
     };
     let applies =
         g.dilation == [1, 1] && row % 4 == 0 && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
-    let shader = if subgroups {
-        Shader::Conv2dWindow
-    } else {
-        Shader::Conv2dWide
-    };
-    applies.then_some(Kernel::new(shader, entry_point))
+    applies.then_some(WindowKernel { kernel, tiling })
 }
 
 /// How many columns before column 0 the tiles start: the tile grid is shifted so that every
 /// tile's input window starts on a vec4 boundary. Mirrors `column_origin` in
-/// conv2d_window.wgsl (and the stride-1 rule in conv2d.wgsl's `conv2d_depthwise3x3`).
+/// conv2d_window.wgsl and conv2d_wide.wgsl (and the stride-1 rule in conv2d.wgsl's
+/// `conv2d_depthwise3x3`).
 pub(super) fn origin_shift(g: &Conv2dGeometry) -> usize {
     if g.stride[1] == 1 {
         (4 - g.pads.left % 4) % 4
@@ -111,7 +136,7 @@ pub(super) fn origin_shift(g: &Conv2dGeometry) -> usize {
 
 /// Records the weight repacking and the convolution (validated by the caller).
 pub(crate) fn record(
-    kernel: Kernel,
+    window: WindowKernel,
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
@@ -132,7 +157,7 @@ pub(crate) fn record(
     let in_image = g.in_channels * g.in_height * g.in_width;
     let out_image = g.out_channels * g.out_height * g.out_width;
     let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
-    let grid = Grid::new(kernel, g);
+    let grid = Grid::new(window.tiling, g);
     let channel_tiles_per_group = (g.out_channels / g.groups).div_ceil(PACKED_CHANNEL_TILE);
     let packed_len = g.groups * taps * channel_tiles_per_group * PACKED_CHANNEL_TILE;
     check_fits(gpu, "conv2d packed weight", packed_len)?;
@@ -166,7 +191,7 @@ pub(crate) fn record(
         };
         let workgroups = images * grid.workgroups_per_image;
         let views = [input_view, packed.view(), bias_view.view(), output_view];
-        gpu.dispatch(kernel, &params, &views, workgroups as u32)?;
+        gpu.dispatch(window.kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
 }
