@@ -1,4 +1,4 @@
-//! conv2d on layer shapes of ResNet-18, MobileNetV2 and Inception-v3 (batch 1), beyond the standard benchmark
+//! conv2d on layer shapes of ResNet-18 and -50, MobileNetV2 and Inception-v3 (batch 1), beyond the standard benchmark
 //! workloads: the entry point each takes on the default adapter and its median time from submit
 //! to completion (15 runs after 2 warm-ups). Weights are constant; only the speed is of interest.
 //!
@@ -8,7 +8,7 @@ use std::time::Instant;
 use wgcnn::{conv2d, conv2d_kernel, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Padding};
 
 /// In channels, out channels, height = width, kernel, stride, groups.
-const SHAPES: [(usize, usize, usize, usize, usize, usize); 14] = [
+const SHAPES: [(usize, usize, usize, usize, usize, usize); 17] = [
     (64, 64, 56, 3, 1, 1),
     (128, 128, 28, 3, 1, 1),
     (256, 256, 14, 3, 1, 1),
@@ -23,6 +23,9 @@ const SHAPES: [(usize, usize, usize, usize, usize, usize); 14] = [
     (960, 960, 7, 3, 1, 960),
     (32, 32, 112, 3, 1, 32),
     (768, 192, 17, 1, 1, 1),
+    (2048, 512, 7, 1, 1, 1),
+    (512, 256, 5, 1, 1, 1),
+    (512, 1000, 1, 1, 1, 1),
 ];
 
 fn main() -> wgcnn::Result<()> {

@@ -1,9 +1,12 @@
-// conv2d_pack: repacks conv2d weights for the window kernels (conv2d_window.wgsl, with
-// subgroups, and conv2d_wide.wgsl, without), one small dispatch per convolution.
-// Layout: weight [C_out, C_in/groups, KH, KW] -> packed [groups, C_in/groups * KH * KW,
+// conv2d_pack: prepares a convolution's operands for the window kernels (conv2d_window.wgsl,
+// with subgroups, and conv2d_wide.wgsl, without), one small dispatch each.
+// `pack_weights`: weight [C_out, C_in/groups, KH, KW] -> packed [groups, C_in/groups * KH * KW,
 // padded_channels / 4] vec4s, padded_channels = channel_tiles_per_group x 32 (zeros past the
-// group's channels): the channels of one tap are contiguous.
-// Thread mapping: one invocation per 4 packed channels of one tap (below).
+// group's channels): the channels of one tap are contiguous. One invocation per 4 packed
+// channels of one tap.
+// `pad_rows`: input [N, C_in, H, W] -> [N, C_in, H, padded_width()] with each row's values from
+// column pad_left and zeros around, for inputs whose rows are not whole vec4s (GL only). One
+// invocation per output vec4.
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {
@@ -40,8 +43,11 @@ const WORKGROUP_SIZE: u32 = 64u; // `WORKGROUP_SIZE` in src/ops/conv2d/window.rs
 const CHANNEL_TILE: u32 = 32u;
 
 var<immediate> params: Conv2dParams;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;               // [C_out, C_in/groups, KH, KW]
-@group(0) @binding(2) var<storage, read_write> packed: array<vec4<f32>>;   // [groups, taps, padded_channels / 4]
+// pack_weights: weight [C_out, C_in/groups, KH, KW]; pad_rows: input [N, C_in, H, W] from input_base.
+@group(0) @binding(1) var<storage, read> source: array<f32>;
+// pack_weights: [groups, taps, padded_channels / 4]; pad_rows: [N, C_in, H, padded_width() / 4]
+// from output_base / 4.
+@group(0) @binding(2) var<storage, read_write> destination: array<vec4<f32>>;
 
 // One invocation per 4 packed channels of one tap, tap fastest across lanes (neighbouring
 // lanes read neighbouring weights); channels past the group's end get 0. Only the workgroup
@@ -64,9 +70,39 @@ fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
     let row = (group * params.out_channels_per_group + channel) * taps + tap;
     var values = vec4<f32>(0.0);
     let last = params.out_channels_per_group;
-    if (channel < last) { values.x = weight[row]; }
-    if (channel + 1u < last) { values.y = weight[row + taps]; }
-    if (channel + 2u < last) { values.z = weight[row + 2u * taps]; }
-    if (channel + 3u < last) { values.w = weight[row + 3u * taps]; }
-    packed[(group * taps + tap) * quads + quad] = values;
+    if (channel < last) { values.x = source[row]; }
+    if (channel + 1u < last) { values.y = source[row + taps]; }
+    if (channel + 2u < last) { values.z = source[row + 2u * taps]; }
+    if (channel + 3u < last) { values.w = source[row + 3u * taps]; }
+    destination[(group * taps + tap) * quads + quad] = values;
+}
+
+// The padded rows' length: the row and its left padding, rounded up to whole vec4s (the right
+// padding is left to the kernels' bounds checks). Mirrors `padded_width` in
+// src/ops/conv2d/window.rs.
+fn padded_width() -> u32 {
+    return (params.in_width + params.pad_left + 3u) / 4u * 4u;
+}
+
+// One invocation per output vec4, rows one after another (a copy before a convolution: the
+// per-lane division is small change next to it).
+@compute @workgroup_size(64)
+fn pad_rows(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+            @builtin(local_invocation_index) lane: u32) {
+    let quad = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    let quads_per_row = padded_width() / 4u;
+    if (quad >= params.batch * params.in_channels * params.in_height * quads_per_row) {
+        return;
+    }
+    let row = quad / quads_per_row;
+    let first = i32((quad % quads_per_row) * 4u) - i32(params.pad_left);
+    let start = params.input_base + row * params.in_width;
+    var values = vec4<f32>(0.0);
+    for (var k = 0; k < 4; k++) {
+        let column = first + k;
+        if (column >= 0 && column < i32(params.in_width)) {
+            values[k] = source[start + u32(column)];
+        }
+    }
+    destination[params.output_base / 4u + quad] = values;
 }

@@ -1,14 +1,15 @@
 // conv2d_wide: conv2d (semantics and layouts as in conv2d.wgsl) for 1x1, 3x3 and 5x5 kernels
 // at stride 1 and 3x3 and 7x7 at stride 2, no dilation, on adapters without subgroups (GL),
-// when input rows are whole vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns).
+// on input rows of whole vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns;
+// other inputs are first copied to padded rows by `pad_rows` in conv2d_pack.wgsl).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
 // (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] with padded_channels =
 // channel_tiles_per_group x 32; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes a register tile of eight 4x4 matrices: 4 output rows
 // x 8 columns x 4 channels (conv2d_wide3) or 1 row x 16 columns x 8 channels (the others). A
 // workgroup covers 8 such tiles of one output plane (more workgroups keep llvmpipe's threads
-// evenly busy on small convolutions, see src/ops/conv2d/window.rs), and workgroups are
-// numbered with the channel tile fastest. Tiles start at `column_origin`, as in
+// evenly busy on small convolutions, see src/ops/conv2d/window.rs), or of several channel tiles
+// where a plane has fewer, and workgroups are numbered with the channel tile fastest. Tiles start at `column_origin`, as in
 // conv2d_window.wgsl, so each tile's input window starts on a vec4 boundary and the taps are
 // swizzles of the window's vec4 loads.
 // Why these shapes: without subgroups every lane must load each operand it uses itself, and
@@ -169,23 +170,32 @@ fn place(block_index: u32, lane: u32, rows: u32, columns: u32, channels: u32) ->
     let tiles_per_group = (params.out_channels_per_group + channels - 1u) / channels;
     let channel_tiles = params.groups * tiles_per_group;
     let tiles_per_plane = ((params.out_height + rows - 1u) / rows) * params.column_tiles;
+    // A plane of fewer tiles than a workgroup holds shares the workgroup with the same tiles of
+    // the next channel tiles (lanes would idle otherwise: ResNet-18's 512->512 at 7x7 is 2 tiles
+    // a plane). Mirrors `Grid` in src/ops/conv2d/window.rs.
+    let stacked = max(TILES_PER_WORKGROUP / tiles_per_plane, 1u);
+    let channel_blocks = (channel_tiles + stacked - 1u) / stacked;
     let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
-    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
+    let unclamped_tile = ((block_index / channel_blocks) % pixel_blocks) * TILES_PER_WORKGROUP
+        + lane % tiles_per_plane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
+    let stack = lane / tiles_per_plane; // 0 unless stacked > 1
+    let unclamped_channel_tile = (block_index % channel_blocks) * stacked + stack;
+    let channel_tile = min(unclamped_channel_tile, channel_tiles - 1u);
     let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * columns);
-    let channel_tile = block_index % channel_tiles;
     let group = channel_tile / tiles_per_group;
     let tile_channel = (channel_tile % tiles_per_group) * channels;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
     let weight_step = params.channel_tiles_per_group * 8u;
     let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
     return Place(
-        min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u),
+        min(block_index / (pixel_blocks * channel_blocks), params.batch - 1u),
         (pixel_tile / params.column_tiles) * rows,
         first_column,
         first_column * i32(params.stride_width) - i32(params.pad_left) - i32(odd),
         odd,
-        block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
+        block_index < params.batch * pixel_blocks * channel_blocks && unclamped_tile < tiles_per_plane
+            && stack < stacked && unclamped_channel_tile < channel_tiles,
         group,
         tile_channel,
         group * taps * weight_step + tile_channel / 4u,

@@ -1,6 +1,7 @@
 // conv2d_window: conv2d (semantics and layouts as in conv2d.wgsl) for the common kernels (1x1,
 // 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2; no dilation) on adapters with subgroups of at
-// least 8 invocations, when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0).
+// least 8 invocations, when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0; 1x1
+// inputs whose planes are not are first copied to padded ones, `pad_rows` in conv2d_pack.wgsl).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
 // (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] (padded_channels =
 // channel_tiles_per_group x 32, zeros past the group's channels), so the 32 channels of one

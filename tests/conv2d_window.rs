@@ -214,11 +214,66 @@ fn wide_kernels_match_reference() {
     }
 }
 
+/// Rows that are not whole vec4s: without subgroups the input is copied to padded rows and the
+/// wide kernels run, and so do 1x1 kernels on planes of at least 64 pixels with subgroups
+/// (conv2d_window1); other kernels with subgroups take the general kernels. Small planes (a 7x7 map is 2 tiles of conv2d_wide3)
+/// share a workgroup across channel tiles.
+#[test]
+fn padded_rows_match_reference() {
+    let gpu = gpu();
+    let mut rng = Rng::new(0x9AD);
+    #[rustfmt::skip]
+    let shapes = [
+        // batch, in, out, groups, height, width, kernel, stride, padding
+        (2, 5, 64, 1, 7, 7, 3, 1, Padding::Symmetric([1, 1])),     // ResNet-18's 7x7 maps
+        (1, 6, 72, 1, 14, 14, 3, 1, Padding::Symmetric([1, 1])),   // 18 channel tiles
+        (3, 4, 20, 1, 5, 5, 3, 1, Padding::Explicit([2, 5, 0, 1])), // left padding past a vec4
+        (2, 6, 40, 2, 9, 13, 3, 1, Padding::Same),                  // 2 groups of 20
+        (2, 4, 24, 1, 6, 10, 5, 1, Padding::Symmetric([2, 2])),
+        (2, 5, 64, 1, 14, 14, 3, 2, Padding::Symmetric([1, 1])),   // downsampling to 7x7
+        (1, 3, 64, 1, 17, 23, 7, 2, Padding::Symmetric([3, 3])),
+        (2, 3, 16, 1, 11, 9, 3, 2, Padding::Explicit([0, 1, 2, 0])),
+        (2, 21, 24, 1, 17, 17, 1, 1, Padding::Zero),                // 1x1: 289-pixel planes
+        (3, 8, 16, 1, 9, 9, 1, 1, Padding::Zero),                   // 81 pixels, 3 images
+        (1, 10, 40, 2, 13, 7, 1, 1, Padding::Zero),                 // 1x1, 2 groups of 20
+    ];
+    for (
+        index,
+        (batch, in_channels, out_channels, groups, height, width, kernel, stride, padding),
+    ) in shapes.into_iter().enumerate()
+    {
+        let case = Case {
+            batch,
+            in_channels,
+            out_channels,
+            groups,
+            height,
+            width,
+            kernel,
+            stride,
+            padding,
+            activation: [Activation::Relu, Activation::None][index % 2],
+            bias: index % 3 != 1,
+        };
+        let entry_point = check(&case, &mut rng);
+        let expected = match (gpu.has_subgroups(), kernel, stride) {
+            (true, 1, _) => "conv2d_window1",
+            (true, _, _) => "conv2d_subgroup",
+            (false, 1, _) => "conv2d_wide1",
+            (false, 3, 1) => "conv2d_wide3",
+            (false, 3, _) => "conv2d_wide3_stride2",
+            (false, 5, _) => "conv2d_wide5",
+            (false, _, _) => "conv2d_wide7_stride2",
+        };
+        assert_eq!(entry_point, expected, "case {index}");
+    }
+}
+
 #[test]
 fn other_shapes_take_the_general_kernels() {
     let mut rng = Rng::new(7);
-    // Width not a multiple of 4: the general kernels, same results.
-    for (width, kernel) in [(13, 3), (30, 5), (10, 7)] {
+    // Kernels and strides the window kernels do not cover: the general kernels, same results.
+    for (width, kernel, stride) in [(13, 4, 1), (30, 3, 3), (12, 2, 2)] {
         let case = Case {
             batch: 1,
             in_channels: 4,
@@ -227,13 +282,16 @@ fn other_shapes_take_the_general_kernels() {
             height: 6,
             width,
             kernel,
-            stride: 1 + kernel / 7,
+            stride,
             padding: Padding::Symmetric([1, 1]),
             activation: Activation::None,
             bias: false,
         };
         let entry_point = check(&case, &mut rng);
-        assert!(!entry_point.starts_with("conv2d_window"), "{entry_point}");
+        assert!(
+            entry_point == "conv2d" || entry_point == "conv2d_subgroup",
+            "{entry_point}"
+        );
     }
 }
 

@@ -1,7 +1,12 @@
-//! conv2d's fast paths for the common kernels, when input rows are whole vec4s (W % 4 == 0)
-//! and each group has at least 8 output channels. The weights are first repacked on the GPU
-//! (`shaders/conv2d_pack.wgsl`, one small dispatch) so that the channels of a tap are
-//! contiguous. Then, on adapters with subgroups, `shaders/conv2d_window.wgsl` (1x1, 3x3 and
+//! conv2d's fast paths for the common kernels, when each group has at least 8 output channels.
+//! The weights are first repacked on the GPU (`shaders/conv2d_pack.wgsl`, one small dispatch)
+//! so that the channels of a tap are contiguous, and inputs whose rows are not whole vec4s (W %
+//! 4 != 0; for 1x1 kernels H*W % 4 != 0) are copied to padded rows (`pad_rows`, same module),
+//! on adapters without subgroups and for 1x1 kernels (on GL llvmpipe ResNet-18's 256->256 3x3 at
+//! 14x14 went from 53 ms in the portable kernel to 20.6, 512->512 at 7x7 from 105 to 33; on
+//! Vulkan lavapipe Inception-v3's 768->192 1x1 at 17x17 from 10.1-10.5 ms in the projection to
+//! 6.3-7.4; with subgroups the other kernels measured no better padded, see BENCHMARKS.md).
+//! Then, on adapters with subgroups, `shaders/conv2d_window.wgsl` (1x1, 3x3 and
 //! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
 //! output channels and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
 //! ms with the general subgroup kernel, 12 ms). Without subgroups (GL),
@@ -11,6 +16,7 @@
 //! with the portable kernel, ~15.5 ms). See BENCHMARKS.md.
 
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
+use crate::dispatch::View;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
@@ -24,6 +30,7 @@ const WORKGROUP_SIZE: usize = 64;
 /// The packed weights' channel padding (`CHANNEL_TILE` in conv2d_pack.wgsl).
 const PACKED_CHANNEL_TILE: usize = 32;
 const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
+const PAD_ROWS: Kernel = Kernel::new(Shader::Conv2dPack, "pad_rows");
 
 /// What one invocation of a window kernel computes: output rows x columns x channels, and how
 /// many such tiles a workgroup holds (`CHANNEL_TILE` etc. in conv2d_window.wgsl, the
@@ -34,6 +41,9 @@ struct Tiling {
     columns: usize,
     channels: usize,
     per_workgroup: usize,
+    /// Whether a workgroup takes several channel tiles of a plane smaller than it (the wide
+    /// kernels; the subgroup kernels share weights across a subgroup, so one channel tile each).
+    stacks_channel_tiles: bool,
 }
 
 /// The subgroup kernels: 4 columns x 32 channels, 16 tiles a workgroup.
@@ -42,6 +52,7 @@ const WINDOW: Tiling = Tiling {
     columns: 4,
     channels: 32,
     per_workgroup: 16,
+    stacks_channel_tiles: false,
 };
 /// The wide kernels: 16 columns x 8 channels. Their workgroups hold 8 tiles: on GL llvmpipe
 /// conv5x5_incep took 1.3 ms in 28 workgroups of 8, 2.9 in 16 of 16, where llvmpipe's two
@@ -52,6 +63,7 @@ const WIDE: Tiling = Tiling {
     columns: 16,
     channels: 8,
     per_workgroup: 8,
+    stacks_channel_tiles: true,
 };
 /// conv2d_wide3: 4 rows x 8 columns x 4 channels (fewer loads per multiply-add for a 3x3).
 const WIDE_BLOCK: Tiling = Tiling {
@@ -59,6 +71,7 @@ const WIDE_BLOCK: Tiling = Tiling {
     columns: 8,
     channels: 4,
     per_workgroup: 8,
+    stacks_channel_tiles: true,
 };
 
 /// A window kernel and its tiling.
@@ -66,6 +79,8 @@ const WIDE_BLOCK: Tiling = Tiling {
 pub(crate) struct WindowKernel {
     pub kernel: Kernel,
     tiling: Tiling,
+    /// The input's rows are not whole vec4s: they are first copied to padded ones (`pad_rows`).
+    padded_rows: bool,
 }
 
 /// A window kernel's grid over one convolution (1x1: its plane seen as one row).
@@ -83,19 +98,35 @@ impl Grid {
             (g.out_height, g.out_width)
         };
         let column_tiles = (out_width + origin_shift(g)).div_ceil(t.columns);
-        let pixel_blocks = (out_height.div_ceil(t.rows) * column_tiles).div_ceil(t.per_workgroup);
+        let tiles_per_plane = out_height.div_ceil(t.rows) * column_tiles;
+        let pixel_blocks = tiles_per_plane.div_ceil(t.per_workgroup);
+        // Channel tiles per workgroup (`stacked` in conv2d_wide.wgsl's `place`).
+        let stacked = if t.stacks_channel_tiles {
+            (t.per_workgroup / tiles_per_plane).max(1)
+        } else {
+            1
+        };
         let channel_tiles = g.groups * (g.out_channels / g.groups).div_ceil(t.channels);
+        let channel_blocks = channel_tiles.div_ceil(stacked);
         Grid {
             column_tiles,
-            workgroups_per_image: channel_tiles * pixel_blocks,
+            workgroups_per_image: channel_blocks * pixel_blocks,
         }
     }
 }
 
-/// The window kernel for this convolution, if one applies: no dilation, input rows of whole
-/// vec4s (for 1x1: planes of whole vec4s), at least 8 output channels per group, and with
-/// stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the window kernels with
-/// subgroups, the wide ones without).
+/// The smallest plane (H*W) a 1x1 convolution copies to padded planes for the window kernels;
+/// smaller ones take the projection GEMM, whose pixel tiles run on across planes. Measured
+/// against the projection (network_shapes, 2026-11-27): 17x17 planes 12.2 -> 7.0 ms on
+/// lavapipe, 19.4 -> 12.6 on GL llvmpipe; 7x7 24.1 -> 15.2 but 22.7 -> 34.7 on GL; 5x5 about
+/// even; 1x1 planes (a linear layer) 0.9 -> 6.9 ms.
+const PADDED_PLANE_MIN: usize = 64;
+
+/// The window kernel for this convolution, if one applies: no dilation, at least 8 output
+/// channels per group, and stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the
+/// window kernels with subgroups, the wide ones without). Input rows that are not whole vec4s
+/// (for 1x1: planes) are padded first, without subgroups and for 1x1 planes of at least
+/// `PADDED_PLANE_MIN` pixels; other such inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let window = |entry_point| (Kernel::new(Shader::Conv2dWindow, entry_point), WINDOW);
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
@@ -117,9 +148,37 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     } else {
         g.in_width
     };
-    let applies =
-        g.dilation == [1, 1] && row % 4 == 0 && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
-    applies.then_some(WindowKernel { kernel, tiling })
+    let padded_rows = row % 4 != 0;
+    let padding_pays = if g.kernel == [1, 1] {
+        row >= PADDED_PLANE_MIN
+    } else {
+        !gpu.has_subgroups()
+    };
+    let applies = g.dilation == [1, 1]
+        && (!padded_rows || padding_pays)
+        && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
+    applies.then_some(WindowKernel {
+        kernel,
+        tiling,
+        padded_rows,
+    })
+}
+
+/// The length of an input row copied by `pad_rows`: the row and its left padding, rounded up
+/// to whole vec4s (the right padding is left to the kernels' bounds checks). Mirrors
+/// `padded_width` in conv2d_pack.wgsl.
+fn padded_width(g: &Conv2dGeometry) -> usize {
+    (g.in_width + g.pads.left).next_multiple_of(4)
+}
+
+/// The convolution the window kernel runs on rows copied by `pad_rows`: wider rows whose left
+/// padding is part of the data.
+fn on_padded_rows(g: &Conv2dGeometry) -> Conv2dGeometry {
+    Conv2dGeometry {
+        in_width: padded_width(g),
+        pads: Pads { left: 0, ..g.pads },
+        ..*g
+    }
 }
 
 /// How many columns before column 0 the tiles start: the tile grid is shifted so that every
@@ -154,6 +213,10 @@ pub(crate) fn record(
         ..*g
     };
     let g = if g.kernel == [1, 1] { &flat } else { g };
+    let unpadded_image = g.in_channels * g.in_height * g.in_width;
+    let unpadded = *g;
+    let padded = on_padded_rows(g);
+    let g = if window.padded_rows { &padded } else { g };
     let in_image = g.in_channels * g.in_height * g.in_width;
     let out_image = g.out_channels * g.out_height * g.out_width;
     let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
@@ -163,6 +226,14 @@ pub(crate) fn record(
     check_fits(gpu, "conv2d packed weight", packed_len)?;
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
     let packed = Tensor::output(gpu, &[packed_len])?;
+    // Rows that are not whole vec4s are copied to padded rows first, a batch chunk at a time,
+    // into one scratch tensor (the dispatches run in order).
+    let largest_chunk = chunks.iter().map(|&(_, images)| images).max().unwrap_or(1);
+    let scratch = if window.padded_rows {
+        Some(Tensor::output(gpu, &[largest_chunk * in_image])?)
+    } else {
+        None
+    };
     let output = Tensor::output(gpu, &output_shape)?;
 
     let params_for = |images: usize| Conv2dParams {
@@ -179,7 +250,16 @@ pub(crate) fn record(
 
     let bias_view = bias.unwrap_or(weight);
     for (first_image, images) in chunks {
-        let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
+        let (input_view, input_base) = match &scratch {
+            Some(scratch) => {
+                let source =
+                    input.view_range(first_image * unpadded_image, images * unpadded_image);
+                let padded = || scratch.view_range(0, images * in_image);
+                pad_rows(gpu, &unpadded, images, source, padded())?;
+                padded()
+            }
+            None => input.view_range(first_image * in_image, images * in_image),
+        };
         let (output_view, output_base) =
             output.view_range(first_image * out_image, images * out_image);
         // Rows of whole vec4s keep every image, and so every binding start, vec4-aligned.
@@ -194,4 +274,24 @@ pub(crate) fn record(
         gpu.dispatch(window.kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
+}
+
+/// Records `pad_rows`: `images` images of `g`'s input from `source` to rows of
+/// `padded_width(g)` floats at `destination` (each a view and the element index where the data
+/// starts in it).
+fn pad_rows(
+    gpu: &Gpu,
+    g: &Conv2dGeometry,
+    images: usize,
+    (source, source_base): (View, u32),
+    (destination, destination_base): (View, u32),
+) -> Result<()> {
+    let params = Conv2dParams {
+        input_base: source_base,
+        output_base: destination_base,
+        ..Conv2dParams::new(g, images, false, Activation::None)
+    };
+    let quads = images * g.in_channels * g.in_height * padded_width(g) / 4;
+    let workgroups = quads.div_ceil(WORKGROUP_SIZE) as u32;
+    gpu.dispatch(PAD_ROWS, &params, &[source, destination], workgroups)
 }
