@@ -7,7 +7,7 @@
 // channel_tiles_per_group x 32, zeros past the group's channels), so the 32 channels of one
 // tap are 8 vec4s; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes 4 consecutive output columns x 32 output channels
-// (eight 4x4 matrices); a workgroup covers 16 such tiles of one output plane (small workgroups
+// (eight 4x4 matrices; `conv2d_window1_narrow`: 8 columns x 16 channels); a workgroup covers 16 such tiles of one output plane (small workgroups
 // split small convolutions evenly over llvmpipe's threads: conv5x5_incep is 224 tiles, which
 // 64-tile workgroups dealt out 128/96 to two cores; 1.36 -> 1.30 ms). Tiles start at
 // column `column_origin` (pad_left % 4, minus 4 when that is not 0), so each tile's input
@@ -173,17 +173,22 @@ struct Place {
     weight_step: u32,
 }
 
-fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
-    let channel_tiles = params.groups * params.channel_tiles_per_group;
+// The tile of `lane` for tiles of `columns` output columns x `channels` output channels,
+// `per_workgroup` tiles a workgroup (constants at every call; mirrored by the `Tiling` constants
+// in src/ops/conv2d/window.rs). `weight_index` is the tile's first weight vec4, without the lane's
+// share.
+fn place_tile(block_index: u32, lane: u32, columns: u32, channels: u32, per_workgroup: u32) -> Place {
+    let tiles_per_group = (params.out_channels_per_group + channels - 1u) / channels;
+    let channel_tiles = params.groups * tiles_per_group;
     let tiles_per_plane = params.out_height * params.column_tiles;
-    let pixel_blocks = (tiles_per_plane + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
-    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
+    let pixel_blocks = (tiles_per_plane + per_workgroup - 1u) / per_workgroup;
+    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * per_workgroup + lane;
     let pixel_tile = min(unclamped_tile, tiles_per_plane - 1u);
-    let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * 4u);
+    let first_column = column_origin() + i32((pixel_tile % params.column_tiles) * columns);
     let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
     let channel_tile = block_index % channel_tiles;
-    let group = channel_tile / params.channel_tiles_per_group;
-    let tile_channel = (channel_tile % params.channel_tiles_per_group) * CHANNEL_TILE;
+    let group = channel_tile / tiles_per_group;
+    let tile_channel = (channel_tile % tiles_per_group) * channels;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
     let weight_step = params.channel_tiles_per_group * CHANNEL_TILE / 4u;
     return Place(
@@ -196,8 +201,15 @@ fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
         block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
         group,
         tile_channel,
-        group * taps * weight_step + tile_channel / 4u + subgroup_lane % 8u,
+        group * taps * weight_step + tile_channel / 4u,
         weight_step);
+}
+
+// The 4-column x 32-channel tiles: lane l loads channels 4l..4l+3 of each tap.
+fn place(block_index: u32, lane: u32, subgroup_lane: u32) -> Place {
+    var at = place_tile(block_index, lane, 4u, CHANNEL_TILE, TILES_PER_WORKGROUP);
+    at.weight_index += subgroup_lane % 8u;
+    return at;
 }
 
 // A kernel row's place in the input: the vec4 index of the row's start, and whether the row
@@ -454,4 +466,109 @@ fn conv2d_window1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
         index += plane;
     }
     store_tile(t, at);
+}
+
+// Eight taps of a narrow tile (`conv2d_window1_narrow`): `w[k]` holds, in lane l, channels
+// 4(l%4)..+3 of tap 2k + l/4; `left` and `right` are this lane's inputs of the tile's columns 0-3
+// and 4-7. Column quad q of the tile is m_q (left) and m_{4+q} (right).
+// (Lane numbers must be constants, hence the switch.)
+fn narrow_taps(w: array<vec4<f32>, 4>, q: u32) -> array<vec4<f32>, 8> {
+    switch q {
+        case 0u: {
+            return array<vec4<f32>, 8>(subgroupBroadcast(w[0], 0u), subgroupBroadcast(w[0], 4u), subgroupBroadcast(w[1], 0u),
+                subgroupBroadcast(w[1], 4u), subgroupBroadcast(w[2], 0u), subgroupBroadcast(w[2], 4u),
+                subgroupBroadcast(w[3], 0u), subgroupBroadcast(w[3], 4u));
+        }
+        case 1u: {
+            return array<vec4<f32>, 8>(subgroupBroadcast(w[0], 1u), subgroupBroadcast(w[0], 5u), subgroupBroadcast(w[1], 1u),
+                subgroupBroadcast(w[1], 5u), subgroupBroadcast(w[2], 1u), subgroupBroadcast(w[2], 5u),
+                subgroupBroadcast(w[3], 1u), subgroupBroadcast(w[3], 5u));
+        }
+        case 2u: {
+            return array<vec4<f32>, 8>(subgroupBroadcast(w[0], 2u), subgroupBroadcast(w[0], 6u), subgroupBroadcast(w[1], 2u),
+                subgroupBroadcast(w[1], 6u), subgroupBroadcast(w[2], 2u), subgroupBroadcast(w[2], 6u),
+                subgroupBroadcast(w[3], 2u), subgroupBroadcast(w[3], 6u));
+        }
+        default: {
+            return array<vec4<f32>, 8>(subgroupBroadcast(w[0], 3u), subgroupBroadcast(w[0], 7u), subgroupBroadcast(w[1], 3u),
+                subgroupBroadcast(w[1], 7u), subgroupBroadcast(w[2], 3u), subgroupBroadcast(w[2], 7u),
+                subgroupBroadcast(w[3], 3u), subgroupBroadcast(w[3], 7u));
+        }
+    }
+}
+
+fn accumulate8_narrow(t: Tile, w: array<vec4<f32>, 4>, left: array<vec4<f32>, 8>,
+                      right: array<vec4<f32>, 8>) -> Tile {
+    let w0 = narrow_taps(w, 0u);
+    let w1 = narrow_taps(w, 1u);
+    let w2 = narrow_taps(w, 2u);
+    let w3 = narrow_taps(w, 3u);
+    return Tile(taps8(t.m0, w0, left), taps8(t.m1, w1, left), taps8(t.m2, w2, left), taps8(t.m3, w3, left),
+                taps8(t.m4, w0, right), taps8(t.m5, w1, right), taps8(t.m6, w2, right), taps8(t.m7, w3, right));
+}
+
+// One tap of a narrow tile: lane l < 4 holds channels 4l..4l+3 of it.
+fn accumulate_narrow(t: Tile, w: vec4<f32>, left: vec4<f32>, right: vec4<f32>) -> Tile {
+    let w0 = subgroupBroadcast(w, 0u);
+    let w1 = subgroupBroadcast(w, 1u);
+    let w2 = subgroupBroadcast(w, 2u);
+    let w3 = subgroupBroadcast(w, 3u);
+    return Tile(outer_add(t.m0, w0, left), outer_add(t.m1, w1, left), outer_add(t.m2, w2, left),
+                outer_add(t.m3, w3, left), outer_add(t.m4, w0, right), outer_add(t.m5, w1, right),
+                outer_add(t.m6, w2, right), outer_add(t.m7, w3, right));
+}
+
+// 1x1 kernels with at most 16 output channels a group (conv1x1_incep: 192 -> 16), where a
+// 32-channel tile would be half empty: 8 columns x 16 channels an invocation, 8 invocations a
+// workgroup (`NARROW` in window.rs; on lavapipe conv1x1_incep's kernel took 0.40 ms so, 0.64 in
+// conv2d_window1, 0.73 with 16-invocation workgroups). Eight input channels an iteration: lanes
+// load 4 weight vec4s (two taps each) and 2 input vec4s per channel. A tile that ends past the
+// plane reads its right half from the plane's last vec4 and stores only its columns inside.
+@compute @workgroup_size(8)
+fn conv2d_window1_narrow(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                         @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    let at = place_tile(workgroup.x + workgroup.y * groups_launched.x, lane, 8u, 16u, 8u);
+    let step = at.weight_step;
+    var weight_index = at.weight_index + (subgroup_lane % 8u / 4u) * step + subgroup_lane % 4u;
+    let plane = params.in_width / 4u;
+    var left = (plane_index(at, 0u) + u32(at.first_input)) / 4u;
+    var right = left + min(1u, plane - 1u - u32(at.first_input) / 4u);
+    var t: Tile;
+    var c = 0u;
+    for (; c + 8u <= params.in_channels_per_group; c += 8u) {
+        let w = array<vec4<f32>, 4>(packed_weight[weight_index], packed_weight[weight_index + 2u * step],
+            packed_weight[weight_index + 4u * step], packed_weight[weight_index + 6u * step]);
+        let x = array<vec4<f32>, 8>(input[left], input[left + plane], input[left + 2u * plane],
+            input[left + 3u * plane], input[left + 4u * plane], input[left + 5u * plane], input[left + 6u * plane],
+            input[left + 7u * plane]);
+        let y = array<vec4<f32>, 8>(input[right], input[right + plane], input[right + 2u * plane],
+            input[right + 3u * plane], input[right + 4u * plane], input[right + 5u * plane], input[right + 6u * plane],
+            input[right + 7u * plane]);
+        t = accumulate8_narrow(t, w, x, y);
+        weight_index += 8u * step;
+        left += 8u * plane;
+        right += 8u * plane;
+    }
+    // The last channels one at a time: lanes 0-3 hold the tap's 16 channels.
+    weight_index -= (subgroup_lane % 8u / 4u) * step;
+    for (; c < params.in_channels_per_group; c++) {
+        t = accumulate_narrow(t, packed_weight[weight_index], input[left], input[right]);
+        weight_index += step;
+        left += plane;
+        right += plane;
+    }
+    if (!at.in_range) {
+        return;
+    }
+    var right_half = at;
+    right_half.first_column += 4;
+    let channel = at.group * params.out_channels_per_group + at.tile_channel;
+    store_matrix(t.m0, channel, at);
+    store_matrix(t.m1, channel + 4u, at);
+    store_matrix(t.m2, channel + 8u, at);
+    store_matrix(t.m3, channel + 12u, at);
+    store_matrix(t.m4, channel, right_half);
+    store_matrix(t.m5, channel + 4u, right_half);
+    store_matrix(t.m6, channel + 8u, right_half);
+    store_matrix(t.m7, channel + 12u, right_half);
 }

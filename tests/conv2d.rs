@@ -259,9 +259,11 @@ fn channel_counts_that_cross_tile_boundaries() {
         ([1, 10, 9, 7], [40, 5, 3, 3], 2),
         ([2, 6, 5, 9], [70, 3, 1, 1], 2),
         ([2, 37, 6, 5], [70, 37, 1, 1], 1),
-        // 49-pixel planes (not whole vec4s, too small to pad): the portable projection, over
+        // 25-pixel planes (not whole vec4s, too small to pad): the portable projection, over
         // eight full 8-channel tiles and a tail of 6.
-        ([8, 37, 7, 7], [70, 37, 1, 1], 1),
+        ([8, 37, 5, 5], [70, 37, 1, 1], 1),
+        // 49-pixel planes: padded for the window kernels with subgroups, the projection without.
+        ([3, 37, 7, 7], [70, 37, 1, 1], 1),
         // 289-pixel planes: copied to padded planes for the window kernels.
         ([2, 37, 17, 17], [70, 37, 1, 1], 1),
     ] {
@@ -280,10 +282,12 @@ fn channel_counts_that_cross_tile_boundaries() {
             Conv2dGeometry::new(&input_shape, &weight_shape, Some(weight_shape[0]), &options)
                 .unwrap();
         let kernel = conv2d_kernel(&gpu, &geometry);
-        match (input_shape[2], gpu.has_subgroups()) {
-            (7, _) => assert_eq!(kernel, "projection"),
-            (17, true) => assert_eq!(kernel, "conv2d_window1"),
-            (17, false) => assert_eq!(kernel, "conv2d_wide1"),
+        match (input_shape, gpu.has_subgroups()) {
+            ([8, 37, 5, 5], _) | ([3, 37, 7, 7], false) => assert_eq!(kernel, "projection"),
+            ([3, 37, 7, 7], true) | ([2, 37, 17, 17], true) => {
+                assert_eq!(kernel, "conv2d_window1")
+            }
+            ([2, 37, 17, 17], false) => assert_eq!(kernel, "conv2d_wide1"),
             _ => {}
         }
     }

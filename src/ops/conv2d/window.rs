@@ -8,7 +8,8 @@
 //! 6.3-7.4; with subgroups the other kernels measured no better padded, see BENCHMARKS.md).
 //! Then, on adapters with subgroups, `shaders/conv2d_window.wgsl` (1x1, 3x3 and
 //! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
-//! output channels and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
+//! output channels (8 x 16 for 1x1 kernels with at most 16 channels a group: conv1x1_incep 0.72
+//! -> 0.50 ms) and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
 //! ms with the general subgroup kernel, 12 ms). Without subgroups (GL),
 //! `shaders/conv2d_wide.wgsl` (the same kernels): every lane loads its own operands, so the
 //! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
@@ -52,6 +53,15 @@ const WINDOW: Tiling = Tiling {
     columns: 4,
     channels: 32,
     per_workgroup: 16,
+    stacks_channel_tiles: false,
+};
+/// conv2d_window1_narrow (1x1, at most 16 output channels a group): 8 columns x 16 channels,
+/// 8 tiles a workgroup.
+const NARROW: Tiling = Tiling {
+    rows: 1,
+    columns: 8,
+    channels: 16,
+    per_workgroup: 8,
     stacks_channel_tiles: false,
 };
 /// The wide kernels: 16 columns x 8 channels. Their workgroups hold 8 tiles: on GL llvmpipe
@@ -115,22 +125,28 @@ impl Grid {
     }
 }
 
-/// The smallest plane (H*W) a 1x1 convolution copies to padded planes for the window kernels;
-/// smaller ones take the projection GEMM, whose pixel tiles run on across planes. Measured
-/// against the projection (network_shapes, 2026-11-27): 17x17 planes 12.2 -> 7.0 ms on
-/// lavapipe, 19.4 -> 12.6 on GL llvmpipe; 7x7 24.1 -> 15.2 but 22.7 -> 34.7 on GL; 5x5 about
-/// even; 1x1 planes (a linear layer) 0.9 -> 6.9 ms.
-const PADDED_PLANE_MIN: usize = 64;
+/// The smallest planes (H*W) a 1x1 convolution copies to padded planes for the window kernels
+/// (with subgroups) and the wide ones (without); smaller ones take the projection GEMM, whose
+/// pixel tiles run on across planes. Measured against the projection (network_shapes,
+/// 2026-11-27): 17x17 planes 12.2 -> 7.0 ms on lavapipe, 19.4 -> 12.6 on GL llvmpipe; 7x7
+/// (2048->512) 24.1 -> 15.2 on lavapipe but 22.7 -> 34.7 on GL; 5x5 1.65 -> 1.79 and 2.03 ->
+/// 1.63; 1x1 planes (a linear layer) 0.9 -> 6.9 and 0.8 -> 4.0 ms.
+const PADDED_PLANE_MIN_WINDOW: usize = 49;
+const PADDED_PLANE_MIN_WIDE: usize = 64;
 
 /// The window kernel for this convolution, if one applies: no dilation, at least 8 output
 /// channels per group, and stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the
 /// window kernels with subgroups, the wide ones without). Input rows that are not whole vec4s
-/// (for 1x1: planes) are padded first, without subgroups and for 1x1 planes of at least
-/// `PADDED_PLANE_MIN` pixels; other such inputs take other kernels.
+/// (for 1x1: planes) are padded first, without subgroups, and for 1x1 planes of at least
+/// `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels; other such inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let window = |entry_point| (Kernel::new(Shader::Conv2dWindow, entry_point), WINDOW);
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
     let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
+        ([1, 1], [1, 1], true) if g.pads == Pads::default() && g.out_channels / g.groups <= 16 => (
+            Kernel::new(Shader::Conv2dWindow, "conv2d_window1_narrow"),
+            NARROW,
+        ),
         ([1, 1], [1, 1], true) if g.pads == Pads::default() => window("conv2d_window1"),
         ([3, 3], [1, 1], true) => window("conv2d_window3"),
         ([5, 5], [1, 1], true) => window("conv2d_window5"),
@@ -149,8 +165,10 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         g.in_width
     };
     let padded_rows = row % 4 != 0;
-    let padding_pays = if g.kernel == [1, 1] {
-        row >= PADDED_PLANE_MIN
+    let padding_pays = if g.kernel == [1, 1] && gpu.has_subgroups() {
+        row >= PADDED_PLANE_MIN_WINDOW
+    } else if g.kernel == [1, 1] {
+        row >= PADDED_PLANE_MIN_WIDE
     } else {
         !gpu.has_subgroups()
     };
