@@ -8,7 +8,7 @@ use std::time::Instant;
 use wgcnn::{conv2d, conv2d_kernel, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Padding};
 
 /// In channels, out channels, height = width, kernel, stride, groups.
-const SHAPES: [(usize, usize, usize, usize, usize, usize); 17] = [
+const SHAPES: [(usize, usize, usize, usize, usize, usize); 19] = [
     (64, 64, 56, 3, 1, 1),
     (128, 128, 28, 3, 1, 1),
     (256, 256, 14, 3, 1, 1),
@@ -16,6 +16,8 @@ const SHAPES: [(usize, usize, usize, usize, usize, usize); 17] = [
     (64, 128, 56, 3, 2, 1),
     (128, 256, 28, 3, 2, 1),
     (256, 512, 14, 3, 2, 1),
+    (64, 128, 56, 1, 2, 1),
+    (128, 256, 28, 1, 2, 1),
     (256, 512, 14, 1, 2, 1),
     (96, 96, 56, 3, 1, 96),
     (144, 144, 56, 3, 2, 144),

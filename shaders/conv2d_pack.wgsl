@@ -5,8 +5,11 @@
 // group's channels): the channels of one tap are contiguous. One invocation per 4 packed
 // channels of one tap.
 // `pad_rows`: input [N, C_in, H, W] -> [N, C_in, H, padded_width()] with each row's values from
-// column pad_left and zeros around, for inputs whose rows are not whole vec4s (GL only). One
-// invocation per output vec4.
+// column pad_left and zeros around, for inputs whose rows are not whole vec4s. One invocation
+// per row.
+// `subsample`: a 1x1 convolution's input at stride > 1 gathered to the pixels it reads, [N,
+// C_in, H, W] -> [N, C_in, H_out, W_out] (adapters without subgroups). One invocation per
+// output row.
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {
@@ -43,11 +46,20 @@ const WORKGROUP_SIZE: u32 = 64u; // `WORKGROUP_SIZE` in src/ops/conv2d/window.rs
 const CHANNEL_TILE: u32 = 32u;
 
 var<immediate> params: Conv2dParams;
-// pack_weights: weight [C_out, C_in/groups, KH, KW]; pad_rows: input [N, C_in, H, W] from input_base.
+// pack_weights: weight [C_out, C_in/groups, KH, KW]; the others: input [N, C_in, H, W] from
+// input_base.
 @group(0) @binding(1) var<storage, read> source: array<f32>;
-// pack_weights: [groups, taps, padded_channels / 4]; pad_rows: [N, C_in, H, padded_width() / 4]
-// from output_base / 4.
-@group(0) @binding(2) var<storage, read_write> destination: array<vec4<f32>>;
+// pack_weights: [groups, taps, padded_channels]; pad_rows: [N, C_in, H, padded_width()] and
+// subsample [N, C_in, H_out, W_out], both from output_base. Floats: a vec4 store costs llvmpipe
+// 4 stores as well.
+@group(0) @binding(2) var<storage, read_write> destination: array<f32>;
+
+fn store4(index: u32, values: vec4<f32>) {
+    destination[index] = values.x;
+    destination[index + 1u] = values.y;
+    destination[index + 2u] = values.z;
+    destination[index + 3u] = values.w;
+}
 
 // One invocation per 4 packed channels of one tap, tap fastest across lanes (neighbouring
 // lanes read neighbouring weights); channels past the group's end get 0. Only the workgroup
@@ -74,7 +86,7 @@ fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
     if (channel + 1u < last) { values.y = source[row + taps]; }
     if (channel + 2u < last) { values.z = source[row + 2u * taps]; }
     if (channel + 3u < last) { values.w = source[row + 3u * taps]; }
-    destination[(group * taps + tap) * quads + quad] = values;
+    store4(4u * ((group * taps + tap) * quads + quad), values);
 }
 
 // The padded rows' length: the row and its left padding, rounded up to whole vec4s (the right
@@ -84,25 +96,38 @@ fn padded_width() -> u32 {
     return (params.in_width + params.pad_left + 3u) / 4u * 4u;
 }
 
-// One invocation per output vec4, rows one after another (a copy before a convolution: the
-// per-lane division is small change next to it).
+// One invocation per row (rows one after another): a division per lane costs llvmpipe a
+// scalar division per lane, so the per-value index arithmetic has none.
 @compute @workgroup_size(64)
 fn pad_rows(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
             @builtin(local_invocation_index) lane: u32) {
-    let quad = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
-    let quads_per_row = padded_width() / 4u;
-    if (quad >= params.batch * params.in_channels * params.in_height * quads_per_row) {
+    let row = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    if (row >= params.batch * params.in_channels * params.in_height) {
         return;
     }
-    let row = quad / quads_per_row;
-    let first = i32((quad % quads_per_row) * 4u) - i32(params.pad_left);
+    let width = padded_width();
     let start = params.input_base + row * params.in_width;
-    var values = vec4<f32>(0.0);
-    for (var k = 0; k < 4; k++) {
-        let column = first + k;
-        if (column >= 0 && column < i32(params.in_width)) {
-            values[k] = source[start + u32(column)];
-        }
+    let out = params.output_base + row * width;
+    for (var column = 0u; column < width; column++) {
+        let source_column = i32(column) - i32(params.pad_left);
+        let inside = source_column >= 0 && source_column < i32(params.in_width);
+        destination[out + column] = select(0.0, source[start + u32(select(0, source_column, inside))], inside);
     }
-    destination[params.output_base / 4u + quad] = values;
+}
+
+// One invocation per output row, as in pad_rows.
+@compute @workgroup_size(64)
+fn subsample(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+             @builtin(local_invocation_index) lane: u32) {
+    let row = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    if (row >= params.batch * params.in_channels * params.out_height) {
+        return;
+    }
+    let plane = row / params.out_height;
+    let input_row = (row % params.out_height) * params.stride_height;
+    let start = params.input_base + (plane * params.in_height + input_row) * params.in_width;
+    let out = params.output_base + row * params.out_width;
+    for (var column = 0u; column < params.out_width; column++) {
+        destination[out + column] = source[start + column * params.stride_width];
+    }
 }

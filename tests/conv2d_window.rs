@@ -334,3 +334,48 @@ fn depthwise3x3_matches_reference() {
         assert_eq!(check(&case, &mut rng), "conv2d_depthwise3x3");
     }
 }
+
+/// Strided 1x1 convolutions (ResNet's downsampling shortcuts): without subgroups the input is
+/// gathered to the pixels they read and the stride-1 kernels run on it (the projection for
+/// small planes, the wide kernel on larger ones, padded or not); with subgroups the general
+/// subgroup kernel takes them.
+#[test]
+fn strided_1x1_matches_reference() {
+    let gpu = gpu();
+    let mut rng = Rng::new(0x5B5);
+    #[rustfmt::skip]
+    let cases = [
+        // input, out channels, stride, groups, kernel without subgroups
+        ([2, 16, 14, 14], 24, [2, 2], 1, "projection"),     // 7x7: 49 pixels
+        ([1, 8, 56, 56], 16, [2, 2], 1, "conv2d_wide1"),    // 28x28
+        ([3, 5, 13, 11], 20, [3, 3], 1, "conv2d_wide1"),    // 5x4: 20 pixels, whole vec4s
+        ([2, 12, 17, 18], 16, [2, 2], 1, "conv2d_wide1"),   // 9x9: padded planes
+        ([1, 6, 9, 40], 12, [1, 3], 1, "conv2d_wide1"),     // 9x14, asymmetric stride
+        ([2, 12, 10, 10], 8, [2, 2], 2, "conv2d"),          // 2 groups of 4
+    ];
+    for (index, (input_shape, out_channels, stride, groups, expected)) in
+        cases.into_iter().enumerate()
+    {
+        let weight_shape = [out_channels, input_shape[1] / groups, 1, 1];
+        let options = Conv2dOptions {
+            stride,
+            groups,
+            activation: [Activation::Relu, Activation::None][index % 2],
+            ..Default::default()
+        };
+        let input = random(&mut rng, &input_shape, 1.0);
+        let weight = random(&mut rng, &weight_shape, 0.3);
+        let bias = random(&mut rng, &[out_channels], 0.5);
+        let context = format!("case {index}: input {input_shape:?} {options:?}");
+        assert_conv_matches(&gpu, &input, &weight, Some(&bias), &options, &context);
+        let geometry =
+            Conv2dGeometry::new(&input_shape, &weight_shape, Some(out_channels), &options).unwrap();
+        let kernel = conv2d_kernel(&gpu, &geometry);
+        let expected = match (gpu.has_subgroups(), groups) {
+            (false, _) => expected,
+            (true, 1) => "conv2d_subgroup",
+            (true, _) => "conv2d",
+        };
+        assert_eq!(kernel, expected, "{context}");
+    }
+}

@@ -3,10 +3,12 @@
 //! where subgroups exist, and to `shaders/conv2d_wide.wgsl` where they do not (`window.rs`);
 //! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 to
 //! `conv2d_depthwise3x3`; everything else to the general kernels of
-//! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`. Batches larger than one storage
+//! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`; strided 1x1 convolutions without
+//! subgroups gather their input first (`subsample.rs`). Batches larger than one storage
 //! binding are split along N inside the op.
 
 mod geometry;
+mod subsample;
 mod window;
 
 pub use geometry::{Conv2dGeometry, Conv2dOptions};
@@ -169,9 +171,12 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
 /// The WGSL entry point that [`conv2d`] runs for `geometry` on `gpu` (for tests, the tour
 /// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups and
 /// `conv2d_wide*` without (see `window.rs`), `projection*` for other plain 1x1 convolutions,
-/// `conv2d_subgroup`, `conv2d` or `conv2d_single_channel` otherwise.
+/// `conv2d_subgroup`, `conv2d` or `conv2d_single_channel` otherwise. A strided 1x1 convolution
+/// without subgroups reports the kernel its gathered input takes (`subsample.rs`).
 pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
-    if let Some(window) = window::kernel(gpu, geometry) {
+    if subsample::applies(gpu, geometry) {
+        conv2d_kernel(gpu, &subsample::dense(geometry))
+    } else if let Some(window) = window::kernel(gpu, geometry) {
         window.kernel.entry_point
     } else if geometry.is_projection() {
         super::projection::projection_kernel(gpu, &ProjectionGeometry::conv1x1(geometry))
@@ -194,6 +199,9 @@ pub fn conv2d(
     }
     let bias_len = bias.map(|b| b.len());
     let geometry = Conv2dGeometry::new(input.shape(), weight.shape(), bias_len, options)?;
+    if subsample::applies(gpu, &geometry) {
+        return subsample::record(input, weight, bias, options, &geometry);
+    }
     if let Some(window) = window::kernel(gpu, &geometry) {
         return window::record(window, input, weight, bias, &geometry, options.activation);
     }

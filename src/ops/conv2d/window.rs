@@ -309,7 +309,7 @@ fn pad_rows(
         output_base: destination_base,
         ..Conv2dParams::new(g, images, false, Activation::None)
     };
-    let quads = images * g.in_channels * g.in_height * padded_width(g) / 4;
-    let workgroups = quads.div_ceil(WORKGROUP_SIZE) as u32;
+    let rows = images * g.in_channels * g.in_height;
+    let workgroups = rows.div_ceil(WORKGROUP_SIZE) as u32;
     gpu.dispatch(PAD_ROWS, &params, &[source, destination], workgroups)
 }
