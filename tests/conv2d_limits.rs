@@ -93,6 +93,32 @@ fn tensors_past_the_binding_limit_are_split_along_the_batch() {
             &format!("split {weight_shape:?}"),
         );
     }
+    // Rows and planes that are not whole vec4s, with 8 output channels: on GL the input is
+    // copied to padded rows (or gathered, for the strided 1x1) one batch chunk at a time into
+    // one scratch tensor; with subgroups the 1x1 takes the padded path too.
+    let input = random(&mut rng, &[5, 3, 41, 37], 1.0);
+    let x = input.upload(&gpu).unwrap();
+    for (weight_shape, stride, padding) in [
+        ([8, 3, 3, 3], [1, 1], Padding::Symmetric([1, 1])),
+        ([8, 3, 1, 1], [1, 1], Padding::Zero),
+        ([8, 3, 1, 1], [2, 2], Padding::Zero),
+    ] {
+        let options = Conv2dOptions {
+            stride,
+            padding,
+            ..Default::default()
+        };
+        let weight = random(&mut rng, &weight_shape, 0.3);
+        let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
+        let output = conv2d(&x, &weight.upload(&gpu).unwrap(), None, &options).unwrap();
+        assert_close(
+            &output.to_vec().unwrap(),
+            expected.data(),
+            ABS,
+            REL,
+            &format!("split, padded rows {weight_shape:?} stride {stride:?}"),
+        );
+    }
     let rows = random(&mut rng, &[300, 97], 1.0);
     let weight = random(&mut rng, &[33, 97], 0.1);
     let expected = reference::linear(&rows, &weight, None, Activation::None).unwrap();
