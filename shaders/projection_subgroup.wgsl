@@ -56,14 +56,6 @@ fn activate(value: f32) -> f32 {
     }
 }
 
-// m + w x^T, one column at a time (column j gains w * x[j]). Updating the columns in place
-// measured ~40% faster on llvmpipe than adding a separately built outer-product matrix
-// (m += outer(w, x)); llvmpipe emits a multiply and an add for fma either way, GPUs one fma.
-fn outer_add(m: mat4x4<f32>, w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(fma(w, vec4<f32>(x.x), m[0]), fma(w, vec4<f32>(x.y), m[1]),
-                       fma(w, vec4<f32>(x.z), m[2]), fma(w, vec4<f32>(x.w), m[3]));
-}
-
 // Lane t's `w` in every lane, for t = 0..7: the weights of the chunk's channel t.
 fn lanes8(w: vec4<f32>) -> array<vec4<f32>, 8> {
     return array<vec4<f32>, 8>(subgroupBroadcast(w, 0u), subgroupBroadcast(w, 1u), subgroupBroadcast(w, 2u),
