@@ -11,7 +11,7 @@ fn random(tour: &mut Tour, shape: &[usize], scale: f32) -> HostTensor {
 }
 
 pub fn run(tour: &mut Tour) -> Result<()> {
-    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 5] = [
+    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 8] = [
         (
             "conv2d 3x3 p1 +ReLU",
             [1, 64, 56, 56],
@@ -59,6 +59,30 @@ pub fn run(tour: &mut Tour) -> Result<()> {
             [1, 256, 56, 56],
             [64, 256, 1, 1],
             Conv2dOptions::default(),
+        ),
+        (
+            "conv2d 1x1 192->16 (Inception)",
+            [1, 192, 28, 28],
+            [16, 192, 1, 1],
+            Conv2dOptions::default(),
+        ),
+        (
+            "conv2d 3x3 p1 on 7x7",
+            [2, 128, 7, 7],
+            [128, 128, 3, 3],
+            Conv2dOptions {
+                padding: Padding::Symmetric([1, 1]),
+                ..Default::default()
+            },
+        ),
+        (
+            "conv2d 1x1 s2 (shortcut)",
+            [1, 64, 56, 56],
+            [128, 64, 1, 1],
+            Conv2dOptions {
+                stride: [2, 2],
+                ..Default::default()
+            },
         ),
     ];
     for (name, input_shape, weight_shape, options) in cases {
