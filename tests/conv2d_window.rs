@@ -27,6 +27,50 @@ struct Case {
     bias: bool,
 }
 
+/// batch, in, out, groups, height, width, kernel, stride, padding.
+type Shape = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    Padding,
+);
+
+impl Case {
+    fn new(shape: Shape, activation: Activation, bias: bool) -> Case {
+        let (batch, in_channels, out_channels, groups, height, width, kernel, stride, padding) =
+            shape;
+        Case {
+            batch,
+            in_channels,
+            out_channels,
+            groups,
+            height,
+            width,
+            kernel,
+            stride,
+            padding,
+            activation,
+            bias,
+        }
+    }
+}
+
+/// The wide kernel a window-kernel shape takes on adapters without subgroups.
+fn wide_kernel(kernel: usize, stride: usize) -> &'static str {
+    match (kernel, stride) {
+        (1, _) => "conv2d_wide1",
+        (3, 1) => "conv2d_wide3",
+        (3, _) => "conv2d_wide3_stride2",
+        (5, _) => "conv2d_wide5",
+        _ => "conv2d_wide7_stride2",
+    }
+}
+
 fn check(case: &Case, rng: &mut Rng) -> &'static str {
     let gpu = gpu();
     let options = Conv2dOptions {
@@ -184,32 +228,13 @@ fn wide_kernels_match_reference() {
         Activation::LeakyRelu(0.1),
         Activation::Relu6,
     ];
-    for (
-        index,
-        (batch, in_channels, out_channels, groups, height, width, kernel, stride, padding),
-    ) in shapes.into_iter().enumerate()
-    {
-        let case = Case {
-            batch,
-            in_channels,
-            out_channels,
-            groups,
-            height,
-            width,
-            kernel,
-            stride,
-            padding,
-            activation: activations[index % 4],
-            bias: index % 3 != 2,
-        };
+    for (index, shape) in shapes.into_iter().enumerate() {
+        let case = Case::new(shape, activations[index % 4], index % 3 != 2);
         let entry_point = check(&case, &mut rng);
-        let expected = match (gpu.has_subgroups(), kernel, stride) {
-            (true, _, _) => "conv2d_window",
-            (false, 1, _) => "conv2d_wide1",
-            (false, 3, 1) => "conv2d_wide3",
-            (false, 3, _) => "conv2d_wide3_stride2",
-            (false, 5, _) => "conv2d_wide5",
-            (false, _, _) => "conv2d_wide7_stride2",
+        let expected = if gpu.has_subgroups() {
+            "conv2d_window"
+        } else {
+            wide_kernel(case.kernel, case.stride)
         };
         assert!(
             entry_point.starts_with(expected),
@@ -228,7 +253,7 @@ fn padded_rows_match_reference() {
     let gpu = gpu();
     let mut rng = Rng::new(0x9AD);
     #[rustfmt::skip]
-    let shapes = [
+    let shapes: [Shape; 11] = [
         // batch, in, out, groups, height, width, kernel, stride, padding
         (2, 5, 64, 1, 7, 7, 3, 1, Padding::Symmetric([1, 1])),     // ResNet-18's 7x7 maps
         (1, 6, 72, 1, 14, 14, 3, 1, Padding::Symmetric([1, 1])),   // 18 channel tiles
@@ -242,33 +267,14 @@ fn padded_rows_match_reference() {
         (3, 8, 16, 1, 9, 9, 1, 1, Padding::Zero),                   // 81 pixels, 3 images
         (1, 10, 40, 2, 13, 7, 1, 1, Padding::Zero),                 // 1x1, 2 groups of 20
     ];
-    for (
-        index,
-        (batch, in_channels, out_channels, groups, height, width, kernel, stride, padding),
-    ) in shapes.into_iter().enumerate()
-    {
-        let case = Case {
-            batch,
-            in_channels,
-            out_channels,
-            groups,
-            height,
-            width,
-            kernel,
-            stride,
-            padding,
-            activation: [Activation::Relu, Activation::None][index % 2],
-            bias: index % 3 != 1,
-        };
+    for (index, shape) in shapes.into_iter().enumerate() {
+        let activation = [Activation::Relu, Activation::None][index % 2];
+        let case = Case::new(shape, activation, index % 3 != 1);
         let entry_point = check(&case, &mut rng);
-        let expected = match (gpu.has_subgroups(), kernel, stride) {
-            (true, 1, _) => "conv2d_window1",
-            (true, _, _) => "conv2d_subgroup",
-            (false, 1, _) => "conv2d_wide1",
-            (false, 3, 1) => "conv2d_wide3",
-            (false, 3, _) => "conv2d_wide3_stride2",
-            (false, 5, _) => "conv2d_wide5",
-            (false, _, _) => "conv2d_wide7_stride2",
+        let expected = match (gpu.has_subgroups(), case.kernel) {
+            (true, 1) => "conv2d_window1",
+            (true, _) => "conv2d_subgroup",
+            (false, _) => wide_kernel(case.kernel, case.stride),
         };
         assert!(
             entry_point.starts_with(expected),

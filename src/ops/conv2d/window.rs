@@ -140,19 +140,18 @@ const PADDED_PLANE_MIN_WIDE: usize = 64;
 /// (for 1x1: planes) are padded first, without subgroups, and for 1x1 planes of at least
 /// `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels; other such inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
-    let window = |entry_point| (Kernel::new(Shader::Conv2dWindow, entry_point), WINDOW);
+    let window = |entry_point, tiling| (Kernel::new(Shader::Conv2dWindow, entry_point), tiling);
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
+    let unpadded = g.pads == Pads::default();
+    let narrow = g.out_channels / g.groups <= NARROW.channels;
     let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
-        ([1, 1], [1, 1], true) if g.pads == Pads::default() && g.out_channels / g.groups <= 16 => (
-            Kernel::new(Shader::Conv2dWindow, "conv2d_window1_narrow"),
-            NARROW,
-        ),
-        ([1, 1], [1, 1], true) if g.pads == Pads::default() => window("conv2d_window1"),
-        ([3, 3], [1, 1], true) => window("conv2d_window3"),
-        ([5, 5], [1, 1], true) => window("conv2d_window5"),
-        ([3, 3], [2, 2], true) => window("conv2d_window3_stride2"),
-        ([7, 7], [2, 2], true) => window("conv2d_window7_stride2"),
-        ([1, 1], [1, 1], false) if g.pads == Pads::default() => wide("conv2d_wide1", WIDE),
+        ([1, 1], [1, 1], true) if unpadded && narrow => window("conv2d_window1_narrow", NARROW),
+        ([1, 1], [1, 1], true) if unpadded => window("conv2d_window1", WINDOW),
+        ([3, 3], [1, 1], true) => window("conv2d_window3", WINDOW),
+        ([5, 5], [1, 1], true) => window("conv2d_window5", WINDOW),
+        ([3, 3], [2, 2], true) => window("conv2d_window3_stride2", WINDOW),
+        ([7, 7], [2, 2], true) => window("conv2d_window7_stride2", WINDOW),
+        ([1, 1], [1, 1], false) if unpadded => wide("conv2d_wide1", WIDE),
         ([3, 3], [1, 1], false) => wide("conv2d_wide3", WIDE_BLOCK),
         ([5, 5], [1, 1], false) => wide("conv2d_wide5", WIDE),
         ([3, 3], [2, 2], false) => wide("conv2d_wide3_stride2", WIDE),
