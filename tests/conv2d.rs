@@ -326,8 +326,9 @@ fn nan_passes_through_fused_activations() {
 
 #[test]
 fn depthwise_single_channel_kernel() {
-    // Groups of 1-3 output channels take the one-channel kernel; 3-wide stride-1 rows its
-    // shared-load path. Widths around the 8-column tile, every padding kind, multipliers 1-3.
+    // Groups of 1-3 output channels take the one-channel kernel, 3x3 at stride 1 the depthwise
+    // kernels (on padded rows where rows are not whole vec4s). Widths around the 8-column tile,
+    // every padding kind, multipliers 1-3.
     let gpu = gpu();
     let mut rng = Rng::new(43);
     let paddings = [

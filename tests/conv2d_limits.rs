@@ -95,17 +95,20 @@ fn tensors_past_the_binding_limit_are_split_along_the_batch() {
     }
     // Rows and planes that are not whole vec4s, with 8 output channels: on GL the input is
     // copied to padded rows (or gathered, for the strided 1x1) one batch chunk at a time into
-    // one scratch tensor; with subgroups the 1x1 takes the padded path too.
+    // one scratch tensor; with subgroups the 1x1 takes the padded path too. The depthwise 3x3
+    // pads its rows on every adapter (several planes a workgroup, on 41x37 planes).
     let input = random(&mut rng, &[5, 3, 41, 37], 1.0);
     let x = input.upload(&gpu).unwrap();
-    for (weight_shape, stride, padding) in [
-        ([8, 3, 3, 3], [1, 1], Padding::Symmetric([1, 1])),
-        ([8, 3, 1, 1], [1, 1], Padding::Zero),
-        ([8, 3, 1, 1], [2, 2], Padding::Zero),
+    for (weight_shape, stride, padding, groups) in [
+        ([8, 3, 3, 3], [1, 1], Padding::Symmetric([1, 1]), 1),
+        ([8, 3, 1, 1], [1, 1], Padding::Zero, 1),
+        ([8, 3, 1, 1], [2, 2], Padding::Zero, 1),
+        ([6, 1, 3, 3], [1, 1], Padding::Symmetric([1, 1]), 3),
     ] {
         let options = Conv2dOptions {
             stride,
             padding,
+            groups,
             ..Default::default()
         };
         let weight = random(&mut rng, &weight_shape, 0.3);

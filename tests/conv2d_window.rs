@@ -13,6 +13,7 @@ use common::{assert_conv_matches, gpu, random};
 use wgcnn::random::Rng;
 use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Padding};
 
+#[derive(Debug)]
 struct Case {
     batch: usize,
     in_channels: usize,
@@ -311,8 +312,10 @@ fn other_shapes_take_the_general_kernels() {
 
 #[test]
 fn depthwise3x3_matches_reference() {
-    // Depthwise 3x3 at stride 1 on rows of whole vec4s: every padding phase, multipliers 1-3,
-    // widths from one vec4 up; the kernel is portable, so every adapter runs it.
+    // Depthwise 3x3 at stride 1: every padding phase, multipliers 1-3, rows of whole vec4s and
+    // rows that are not (copied to padded rows first). Planes of fewer than 64 tiles (8 columns
+    // x 4 rows) take the kernel that puts several planes in a workgroup. The kernels are
+    // portable, so every adapter runs them.
     let mut rng = Rng::new(0xD3);
     let paddings = [
         Padding::Symmetric([1, 1]),
@@ -322,22 +325,40 @@ fn depthwise3x3_matches_reference() {
         Padding::Same,
         Padding::Symmetric([0, 3]),
     ];
-    for (index, padding) in paddings.into_iter().enumerate() {
-        let channels = [5, 3, 8, 1, 6, 2][index];
+    const PLANES: &str = "conv2d_depthwise3x3_planes";
+    const ONE_PLANE: &str = "conv2d_depthwise3x3";
+    #[rustfmt::skip]
+    let shapes = [
+        // batch, channels, height, width, kernel
+        (1, 5, 3, 4, PLANES),
+        (2, 3, 4, 8, PLANES),
+        (1, 8, 5, 12, PLANES),
+        (2, 1, 6, 20, PLANES),
+        (1, 6, 7, 28, PLANES),
+        (2, 2, 8, 16, PLANES),
+        (2, 3, 32, 64, ONE_PLANE),   // 8 x 9 tiles (or 8 x 8)
+        (1, 4, 41, 60, ONE_PLANE),
+        (3, 9, 7, 7, PLANES),        // MobileNet's 7x7 and 14x14: padded rows
+        (1, 5, 14, 14, PLANES),
+        (2, 4, 13, 11, PLANES),
+        (2, 2, 55, 55, ONE_PLANE),   // padded rows, 14 x 7 tiles
+        (1, 3, 30, 33, PLANES),
+    ];
+    for (index, (batch, channels, height, width, kernel)) in shapes.into_iter().enumerate() {
         let case = Case {
-            batch: 1 + index % 2,
+            batch,
             in_channels: channels,
             out_channels: channels * (1 + index % 3),
             groups: channels,
-            height: 3 + index,
-            width: [4, 8, 12, 20, 28, 16][index],
+            height,
+            width,
             kernel: 3,
             stride: 1,
-            padding,
+            padding: paddings[index % paddings.len()],
             activation: [Activation::None, Activation::Relu6][index % 2],
             bias: index % 3 != 1,
         };
-        assert_eq!(check(&case, &mut rng), "conv2d_depthwise3x3");
+        assert_eq!(check(&case, &mut rng), kernel, "{case:?}");
     }
 }
 

@@ -11,7 +11,7 @@ fn random(tour: &mut Tour, shape: &[usize], scale: f32) -> HostTensor {
 }
 
 pub fn run(tour: &mut Tour) -> Result<()> {
-    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 8] = [
+    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 9] = [
         (
             "conv2d 3x3 p1 +ReLU",
             [1, 64, 56, 56],
@@ -39,6 +39,17 @@ pub fn run(tour: &mut Tour) -> Result<()> {
             Conv2dOptions {
                 padding: Padding::Same,
                 groups: 32,
+                ..Default::default()
+            },
+        ),
+        (
+            "conv2d depthwise 3x3 on 7x7 +ReLU6",
+            [2, 960, 7, 7],
+            [960, 1, 3, 3],
+            Conv2dOptions {
+                padding: Padding::Symmetric([1, 1]),
+                groups: 960,
+                activation: Activation::Relu6,
                 ..Default::default()
             },
         ),

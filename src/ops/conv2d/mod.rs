@@ -1,13 +1,15 @@
 //! conv2d: the GPU dispatch (options and shape validation are in `geometry.rs`). The common
 //! kernels (1x1, 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2) go to `shaders/conv2d_window.wgsl`
 //! where subgroups exist, and to `shaders/conv2d_wide.wgsl` where they do not (`window.rs`);
-//! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 to
-//! `conv2d_depthwise3x3`; everything else to the general kernels of
+//! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 at stride 1 to
+//! `conv2d_depthwise3x3` (`_planes` on small planes; rows that are not whole vec4s padded first,
+//! `padded_rows.rs`); everything else to the general kernels of
 //! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`; strided 1x1 convolutions without
 //! subgroups gather their input first (`subsample.rs`). Batches larger than one storage
 //! binding are split along N inside the op.
 
 mod geometry;
+mod padded_rows;
 mod subsample;
 mod window;
 
@@ -20,6 +22,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::tensor::Tensor;
+use padded_rows::{on_padded_rows, PaddedRows};
 
 /// Mirrors `Conv2dParams` in shaders/conv2d.wgsl (and conv2d_subgroup.wgsl,
 /// conv2d_window.wgsl, conv2d_wide.wgsl, conv2d_pack.wgsl) field for field.
@@ -107,6 +110,9 @@ struct Variant {
     aligned_windows: bool,
     /// Tiles (invocations) per workgroup: the entry point's `@workgroup_size`.
     tiles_per_workgroup: usize,
+    /// Whether the tiles of all planes are numbered in one sequence, so that a workgroup covers
+    /// several small planes (otherwise a workgroup covers tiles of one plane).
+    stacks_planes: bool,
 }
 
 const PORTABLE: Variant = Variant {
@@ -116,6 +122,7 @@ const PORTABLE: Variant = Variant {
     row_tile: 1,
     aligned_windows: false,
     tiles_per_workgroup: 16,
+    stacks_planes: false,
 };
 const SUBGROUP: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2dSubgroup, "conv2d_subgroup"),
@@ -124,6 +131,7 @@ const SUBGROUP: Variant = Variant {
     row_tile: 1,
     aligned_windows: false,
     tiles_per_workgroup: 16,
+    stacks_planes: false,
 };
 const SINGLE_CHANNEL: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2d, "conv2d_single_channel"),
@@ -132,9 +140,10 @@ const SINGLE_CHANNEL: Variant = Variant {
     row_tile: 1,
     aligned_windows: false,
     tiles_per_workgroup: 16,
+    stacks_planes: false,
 };
-/// Depthwise 3x3 at stride 1 on rows of whole vec4s, 8 columns x 4 rows per invocation
-/// (dwconv3x3 on lavapipe: 3.9 -> 2.0 ms).
+/// Depthwise 3x3 at stride 1 on rows of whole vec4s (other rows are padded first,
+/// `padded_rows.rs`), 8 columns x 4 rows per invocation (dwconv3x3 on lavapipe: 3.9 -> 2.0 ms).
 const DEPTHWISE3X3: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2d, "conv2d_depthwise3x3"),
     channel_tile: 1,
@@ -142,12 +151,43 @@ const DEPTHWISE3X3: Variant = Variant {
     row_tile: 4,
     aligned_windows: true,
     tiles_per_workgroup: 64,
+    stacks_planes: false,
 };
+/// The same on planes of fewer than 64 tiles, several planes a workgroup.
+const DEPTHWISE3X3_PLANES: Variant = Variant {
+    kernel: Kernel::new(Shader::Conv2d, "conv2d_depthwise3x3_planes"),
+    stacks_planes: true,
+    ..DEPTHWISE3X3
+};
+
+impl Variant {
+    /// Output column tiles per row and tiles per output plane of `g`.
+    fn tiles(&self, g: &Conv2dGeometry) -> (usize, usize) {
+        let origin_shift = if self.aligned_windows {
+            window::origin_shift(g)
+        } else {
+            0
+        };
+        let column_tiles = (g.out_width + origin_shift).div_ceil(self.column_tile);
+        (
+            column_tiles,
+            g.out_height.div_ceil(self.row_tile) * column_tiles,
+        )
+    }
+
+    /// Whether the input is first copied to rows of whole vec4s (the kernels that read vec4s).
+    fn pads_rows(&self, g: &Conv2dGeometry) -> bool {
+        self.aligned_windows && !g.in_width.is_multiple_of(4)
+    }
+}
 
 /// The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
 /// channels per group most of the tile would idle (at 16, conv1x1_incep, it measured like the
 /// portable kernel). Groups of 1-3 channels (depthwise) take the one-channel kernel, whose
-/// lanes all do useful work.
+/// lanes all do useful work, or for 3x3 at stride 1 the depthwise kernels: on rows copied to
+/// whole vec4s where needed (a 7x7 plane costs a copy, yet ran 2.9x faster than in the
+/// one-channel kernel, 14x14 1.6x, 55x55 1.5x on lavapipe), several planes a workgroup where a
+/// plane has fewer tiles than a workgroup.
 fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
     let out_per_group = g.out_channels / g.groups;
     if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
@@ -156,12 +196,20 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
         let depthwise3x3 = g.in_channels == g.groups
             && g.kernel == [3, 3]
             && g.stride == [1, 1]
-            && g.dilation == [1, 1]
-            && g.in_width.is_multiple_of(4);
-        if depthwise3x3 {
-            &DEPTHWISE3X3
+            && g.dilation == [1, 1];
+        if !depthwise3x3 {
+            return &SINGLE_CHANNEL;
+        }
+        let rows = if DEPTHWISE3X3.pads_rows(g) {
+            on_padded_rows(g)
         } else {
-            &SINGLE_CHANNEL
+            *g
+        };
+        let (_, tiles_per_plane) = DEPTHWISE3X3.tiles(&rows);
+        if tiles_per_plane < DEPTHWISE3X3.tiles_per_workgroup {
+            &DEPTHWISE3X3_PLANES
+        } else {
+            &DEPTHWISE3X3
         }
     } else {
         &PORTABLE
@@ -216,26 +264,33 @@ pub fn conv2d(
             &geometry.output_shape(),
         );
     }
-    let g = geometry;
+    let variant = general_variant(gpu, &geometry);
+    let padded_rows = variant.pads_rows(&geometry);
+    let g = if padded_rows {
+        on_padded_rows(&geometry)
+    } else {
+        geometry
+    };
     let in_image = g.in_channels * g.in_height * g.in_width;
     let out_image = g.out_channels * g.out_height * g.out_width;
     check_fits(gpu, "conv2d weight", weight.len())?;
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
+    let largest_chunk = chunks.iter().map(|&(_, images)| images).max().unwrap_or(1);
+    let padded_rows = if padded_rows {
+        Some(PaddedRows::new(gpu, &geometry, largest_chunk)?)
+    } else {
+        None
+    };
     let output = Tensor::output(gpu, &g.output_shape())?;
     let bias_view = bias.unwrap_or(weight);
-    let out_per_group = g.out_channels / g.groups;
-    let variant = general_variant(gpu, &g);
-    let channel_tiles_per_group = out_per_group.div_ceil(variant.channel_tile);
-    let origin_shift = if variant.aligned_windows {
-        window::origin_shift(&g)
-    } else {
-        0
-    };
-    let column_tiles = (g.out_width + origin_shift).div_ceil(variant.column_tile);
-    let pixel_blocks = (g.out_height.div_ceil(variant.row_tile) * column_tiles)
-        .div_ceil(variant.tiles_per_workgroup);
+    let channel_tiles_per_group = (g.out_channels / g.groups).div_ceil(variant.channel_tile);
+    let (column_tiles, tiles_per_plane) = variant.tiles(&g);
+    let pixel_blocks = tiles_per_plane.div_ceil(variant.tiles_per_workgroup);
     for (first_image, images) in chunks {
-        let (input_view, input_base) = input.view_range(first_image * in_image, images * in_image);
+        let (input_view, input_base) = match &padded_rows {
+            Some(padded_rows) => padded_rows.chunk(input, first_image, images)?,
+            None => input.view_range(first_image * in_image, images * in_image),
+        };
         let (output_view, output_base) =
             output.view_range(first_image * out_image, images * out_image);
         let params = Conv2dParams {
@@ -245,7 +300,11 @@ pub fn conv2d(
             column_tiles: column_tiles as u32,
             ..Conv2dParams::new(&g, images, bias.is_some(), options.activation)
         };
-        let workgroups = images * g.groups * channel_tiles_per_group * pixel_blocks;
+        let workgroups = if variant.stacks_planes {
+            (images * g.out_channels * tiles_per_plane).div_ceil(variant.tiles_per_workgroup)
+        } else {
+            images * g.groups * channel_tiles_per_group * pixel_blocks
+        };
         let views = [input_view, weight.view(), bias_view.view(), output_view];
         gpu.dispatch(variant.kernel, &params, &views, workgroups as u32)?;
     }

@@ -1,7 +1,7 @@
 //! conv2d's fast paths for the common kernels, when each group has at least 8 output channels.
 //! The weights are first repacked on the GPU (`shaders/conv2d_pack.wgsl`, one small dispatch)
 //! so that the channels of a tap are contiguous, and inputs whose rows are not whole vec4s (W %
-//! 4 != 0; for 1x1 kernels H*W % 4 != 0) are copied to padded rows (`pad_rows`, same module),
+//! 4 != 0; for 1x1 kernels H*W % 4 != 0) are copied to padded rows (`padded_rows.rs`),
 //! on adapters without subgroups and for 1x1 kernels (on GL llvmpipe ResNet-18's 256->256 3x3 at
 //! 14x14 went from 53 ms in the portable kernel to 20.6, 512->512 at 7x7 from 105 to 33; on
 //! Vulkan lavapipe Inception-v3's 768->192 1x1 at 17x17 from 10.1-10.5 ms in the projection to
@@ -16,8 +16,8 @@
 //! 3x3 at stride 1 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
 //! with the portable kernel, ~15.5 ms). See BENCHMARKS.md.
 
+use super::padded_rows::{on_padded_rows, PaddedRows};
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
-use crate::dispatch::View;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
@@ -31,7 +31,6 @@ const WORKGROUP_SIZE: usize = 64;
 /// The packed weights' channel padding (`CHANNEL_TILE` in conv2d_pack.wgsl).
 const PACKED_CHANNEL_TILE: usize = 32;
 const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
-const PAD_ROWS: Kernel = Kernel::new(Shader::Conv2dPack, "pad_rows");
 
 /// What one invocation of a window kernel computes: output rows x columns x channels, and how
 /// many such tiles a workgroup holds (`CHANNEL_TILE` etc. in conv2d_window.wgsl, the
@@ -181,23 +180,6 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     })
 }
 
-/// The length of an input row copied by `pad_rows`: the row and its left padding, rounded up
-/// to whole vec4s (the right padding is left to the kernels' bounds checks). Mirrors
-/// `padded_width` in conv2d_pack.wgsl.
-fn padded_width(g: &Conv2dGeometry) -> usize {
-    (g.in_width + g.pads.left).next_multiple_of(4)
-}
-
-/// The convolution the window kernel runs on rows copied by `pad_rows`: wider rows whose left
-/// padding is part of the data.
-fn on_padded_rows(g: &Conv2dGeometry) -> Conv2dGeometry {
-    Conv2dGeometry {
-        in_width: padded_width(g),
-        pads: Pads { left: 0, ..g.pads },
-        ..*g
-    }
-}
-
 /// How many columns before column 0 the tiles start: the tile grid is shifted so that every
 /// tile's input window starts on a vec4 boundary. Mirrors `column_origin` in
 /// conv2d_window.wgsl and conv2d_wide.wgsl (and the stride-1 rule in conv2d.wgsl's
@@ -230,7 +212,6 @@ pub(crate) fn record(
         ..*g
     };
     let g = if g.kernel == [1, 1] { &flat } else { g };
-    let unpadded_image = g.in_channels * g.in_height * g.in_width;
     let unpadded = *g;
     let padded = on_padded_rows(g);
     let g = if window.padded_rows { &padded } else { g };
@@ -243,11 +224,9 @@ pub(crate) fn record(
     check_fits(gpu, "conv2d packed weight", packed_len)?;
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
     let packed = Tensor::output(gpu, &[packed_len])?;
-    // Rows that are not whole vec4s are copied to padded rows first, a batch chunk at a time,
-    // into one scratch tensor (the dispatches run in order).
     let largest_chunk = chunks.iter().map(|&(_, images)| images).max().unwrap_or(1);
-    let scratch = if window.padded_rows {
-        Some(Tensor::output(gpu, &[largest_chunk * in_image])?)
+    let padded_rows = if window.padded_rows {
+        Some(PaddedRows::new(gpu, &unpadded, largest_chunk)?)
     } else {
         None
     };
@@ -267,14 +246,8 @@ pub(crate) fn record(
 
     let bias_view = bias.unwrap_or(weight);
     for (first_image, images) in chunks {
-        let (input_view, input_base) = match &scratch {
-            Some(scratch) => {
-                let source =
-                    input.view_range(first_image * unpadded_image, images * unpadded_image);
-                let padded = || scratch.view_range(0, images * in_image);
-                pad_rows(gpu, &unpadded, images, source, padded())?;
-                padded()
-            }
+        let (input_view, input_base) = match &padded_rows {
+            Some(padded_rows) => padded_rows.chunk(input, first_image, images)?,
             None => input.view_range(first_image * in_image, images * in_image),
         };
         let (output_view, output_base) =
@@ -291,24 +264,4 @@ pub(crate) fn record(
         gpu.dispatch(window.kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
-}
-
-/// Records `pad_rows`: `images` images of `g`'s input from `source` to rows of
-/// `padded_width(g)` floats at `destination` (each a view and the element index where the data
-/// starts in it).
-fn pad_rows(
-    gpu: &Gpu,
-    g: &Conv2dGeometry,
-    images: usize,
-    (source, source_base): (View, u32),
-    (destination, destination_base): (View, u32),
-) -> Result<()> {
-    let params = Conv2dParams {
-        input_base: source_base,
-        output_base: destination_base,
-        ..Conv2dParams::new(g, images, false, Activation::None)
-    };
-    let rows = images * g.in_channels * g.in_height;
-    let workgroups = rows.div_ceil(WORKGROUP_SIZE) as u32;
-    gpu.dispatch(PAD_ROWS, &params, &[source, destination], workgroups)
 }
