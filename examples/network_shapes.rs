@@ -8,7 +8,7 @@ use std::time::Instant;
 use wgcnn::{conv2d, conv2d_kernel, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Padding};
 
 /// In channels, out channels, height = width, kernel, stride, groups.
-const SHAPES: [(usize, usize, usize, usize, usize, usize); 20] = [
+const SHAPES: [(usize, usize, usize, usize, usize, usize); 23] = [
     (64, 64, 56, 3, 1, 1),
     (128, 128, 28, 3, 1, 1),
     (256, 256, 14, 3, 1, 1),
@@ -20,7 +20,10 @@ const SHAPES: [(usize, usize, usize, usize, usize, usize); 20] = [
     (128, 256, 28, 1, 2, 1),
     (256, 512, 14, 1, 2, 1),
     (96, 96, 56, 3, 1, 96),
+    (96, 96, 112, 3, 2, 96),
     (144, 144, 56, 3, 2, 144),
+    (192, 192, 28, 3, 2, 192),
+    (576, 576, 14, 3, 2, 576),
     (192, 192, 28, 3, 1, 192),
     (576, 576, 14, 3, 1, 576),
     (960, 960, 7, 3, 1, 960),

@@ -9,7 +9,8 @@
 // the image, so the workgroups that read the same input rows run back to back and share them in
 // cache; the one-channel entry points (whose channel tiles read different inputs) take the pixel
 // block fastest. This is the portable kernel (GL has no subgroups) and the one for few channels per
-// group (depthwise); conv2d_subgroup.wgsl is the fast path where subgroups exist.
+// group (depthwise but for the 3x3 at stride 1 and 2, conv2d_depthwise.wgsl); conv2d_subgroup.wgsl
+// is the fast path where subgroups exist.
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field.
 struct Conv2dParams {
@@ -42,7 +43,6 @@ struct Conv2dParams {
 
 const CHANNEL_TILE: u32 = 8u;
 const COLUMN_TILE: u32 = 8u;
-const WORKGROUP_SIZE: u32 = 64u; // conv2d_depthwise3x3 (16 measured no better on dwconv3x3)
 // conv2d's and conv2d_single_channel's workgroup: 16 tiles (`tiles_per_workgroup` in
 // src/ops/conv2d/mod.rs). On GL llvmpipe 16 ran conv3x3_r18 in 45 ms and conv5x5_incep in 3.9
 // ms, 64 in 50 and 4.4.
@@ -53,8 +53,6 @@ var<immediate> params: Conv2dParams;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;  // [C_out, C_in/groups, KH, KW]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;    // [C_out] (one dummy value when has_bias = 0)
 @group(0) @binding(4) var<storage, read_write> output: array<f32>; // [N, C_out, H_out, W_out] from output_base
-// conv2d_depthwise3x3 reads the input as vec4s (rows of whole vec4s).
-@group(0) @binding(1) var<storage, read> input_vectors: array<vec4<f32>>;
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs.
 // NaN passes through every activation, as in PyTorch (tested on the bits: GL llvmpipe turns a
@@ -252,118 +250,5 @@ fn store_single_channel(image: u32, out_channel: u32, out_row: u32, first_column
         if (column >= 0 && column < i32(params.out_width)) {
             output[row_base + u32(column)] = activate(select(high[j % 4], low[j % 4], j < 4) + bias_value);
         }
-    }
-}
-
-// Depthwise 3x3, stride 1, no dilation (one input channel per group), on input rows of whole
-// vec4s: one output channel x 8 columns x 4 rows per invocation, written without loops. On
-// llvmpipe a load inside a loop is a per-lane sequence even when every lane reads the same
-// address; here the 9 weights are loaded once, outside any loop (one scalar load each), and
-// the 6 input rows the 4 output rows need are 3 vec4 loads each. Tiles of 8 columns start at
-// column (pad_left % 4) - 4 (or 0), so the 10 input columns of a row start on a vec4 boundary.
-// (dwconv3x3 on lavapipe: 3.9 ms in conv2d_single_channel, 3.0 with one row per invocation,
-// 2.0 with four.)
-@compute @workgroup_size(64)
-fn conv2d_depthwise3x3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
-                       @builtin(local_invocation_index) lane: u32) {
-    let block_index = workgroup.x + workgroup.y * groups_launched.x;
-    let tiles_per_plane = depthwise_tiles_per_plane();
-    let pixel_blocks = (tiles_per_plane + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
-    let image = min(block_index / (pixel_blocks * params.out_channels), params.batch - 1u);
-    let unclamped_tile = (block_index % pixel_blocks) * WORKGROUP_SIZE + lane;
-    let lane_in_range = block_index < params.batch * pixel_blocks * params.out_channels && unclamped_tile < tiles_per_plane;
-    let out_channel = (block_index / pixel_blocks) % params.out_channels;
-    depthwise3x3_tile(image, out_channel, min(unclamped_tile, tiles_per_plane - 1u), lane_in_range);
-}
-
-// conv2d_depthwise3x3 for planes of fewer than 64 tiles (MobileNetV2's 28x28, 14x14 and 7x7):
-// the tiles of all planes are numbered in one sequence, so a workgroup covers several planes and
-// its lanes read different weights (a per-lane load each, and a division per lane to place a
-// tile), where one plane per workgroup left most lanes idle (a 7x7 plane is 2 tiles). On
-// lavapipe, interleaved runs: 192 channels at 28x28 1.40 -> 0.70 ms; with the rows padded (the
-// one-channel kernel before) 960 at 7x7 1.28 -> 0.44, 576 at 14x14 1.56 -> 0.96 on GL.
-@compute @workgroup_size(64)
-fn conv2d_depthwise3x3_planes(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
-                              @builtin(local_invocation_index) lane: u32) {
-    let tiles_per_plane = depthwise_tiles_per_plane();
-    let planes = params.batch * params.out_channels;
-    let unclamped_tile = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
-    let tile = min(unclamped_tile, planes * tiles_per_plane - 1u);
-    let plane = tile / tiles_per_plane;
-    depthwise3x3_tile(plane / params.out_channels, plane % params.out_channels, tile - plane * tiles_per_plane,
-                      unclamped_tile < planes * tiles_per_plane);
-}
-
-fn depthwise_tiles_per_plane() -> u32 {
-    return (params.out_height + DEPTHWISE_ROWS - 1u) / DEPTHWISE_ROWS * params.column_tiles;
-}
-
-// One tile of conv2d_depthwise3x3: 8 columns x 4 rows of `out_channel` (stored if `store`).
-fn depthwise3x3_tile(image: u32, out_channel: u32, pixel_tile: u32, store: bool) {
-    let in_channel = out_channel / params.out_channels_per_group;
-    let out_row = pixel_tile / params.column_tiles * DEPTHWISE_ROWS;
-    let phase = i32(params.pad_left % 4u);
-    let first_column = select(phase - 4, 0, phase == 0) + i32((pixel_tile % params.column_tiles) * COLUMN_TILE);
-
-    let w = out_channel * 9u;
-    let taps = array<vec3<f32>, 3>(vec3<f32>(weight[w], weight[w + 1u], weight[w + 2u]),
-        vec3<f32>(weight[w + 3u], weight[w + 4u], weight[w + 5u]), vec3<f32>(weight[w + 6u], weight[w + 7u], weight[w + 8u]));
-    let plane_base = params.input_base + (image * params.in_channels + in_channel) * params.in_height * params.in_width;
-    let top = i32(out_row) - i32(params.pad_top);
-    let first_input = first_column - i32(params.pad_left);
-    let r0 = input_window(plane_base, top, first_input);
-    let r1 = input_window(plane_base, top + 1, first_input);
-    let r2 = input_window(plane_base, top + 2, first_input);
-    let r3 = input_window(plane_base, top + 3, first_input);
-    let r4 = input_window(plane_base, top + 4, first_input);
-    let r5 = input_window(plane_base, top + 5, first_input);
-    if (store) {
-        let at = OutputRow(image, out_channel, out_row, first_column);
-        store_depthwise_row(at, 0u, r0, r1, r2, taps);
-        store_depthwise_row(at, 1u, r1, r2, r3, taps);
-        store_depthwise_row(at, 2u, r2, r3, r4, taps);
-        store_depthwise_row(at, 3u, r3, r4, r5, taps);
-    }
-}
-
-const DEPTHWISE_ROWS: u32 = 4u; // output rows per invocation (`row_tile` in src/ops/conv2d/mod.rs)
-
-// The 10 input columns from `first` (a multiple of 4) of input row `row` as 3 vec4s; 0 outside
-// the input.
-fn input_window(plane_base: u32, row: i32, first: i32) -> array<vec4<f32>, 3> {
-    let row_inside = row >= 0 && row < i32(params.in_height);
-    let row_index = (plane_base + u32(select(0, row, row_inside)) * params.in_width) / 4u;
-    return array<vec4<f32>, 3>(row_vector(row_index, first, row_inside), row_vector(row_index, first + 4, row_inside),
-        row_vector(row_index, first + 8, row_inside));
-}
-
-fn row_vector(row_index: u32, column: i32, row_inside: bool) -> vec4<f32> {
-    let inside = row_inside && column >= 0 && column < i32(params.in_width);
-    return select(vec4<f32>(0.0), input_vectors[select(0u, row_index + u32(column) / 4u, inside)], inside);
-}
-
-// The 8 outputs of one input row's 3 taps `w`.
-fn row_taps(v: array<vec4<f32>, 3>, w: vec3<f32>) -> array<vec4<f32>, 2> {
-    let low = fma(vec4<f32>(w.z), vec4<f32>(v[0].zw, v[1].xy), fma(vec4<f32>(w.y), vec4<f32>(v[0].yzw, v[1].x), vec4<f32>(w.x) * v[0]));
-    let high = fma(vec4<f32>(w.z), vec4<f32>(v[1].zw, v[2].xy), fma(vec4<f32>(w.y), vec4<f32>(v[1].yzw, v[2].x), vec4<f32>(w.x) * v[1]));
-    return array<vec4<f32>, 2>(low, high);
-}
-
-struct OutputRow {
-    image: u32,
-    out_channel: u32,
-    first_row: u32,
-    first_column: i32,
-}
-
-// Output row first_row + `offset` (if it exists) from input rows a, b, c.
-fn store_depthwise_row(at: OutputRow, offset: u32, a: array<vec4<f32>, 3>, b: array<vec4<f32>, 3>, c: array<vec4<f32>, 3>,
-                       taps: array<vec3<f32>, 3>) {
-    let row = at.first_row + offset;
-    if (row < params.out_height) {
-        let x = row_taps(a, taps[0]);
-        let y = row_taps(b, taps[1]);
-        let z = row_taps(c, taps[2]);
-        store_single_channel(at.image, at.out_channel, row, at.first_column, x[0] + y[0] + z[0], x[1] + y[1] + z[1]);
     }
 }

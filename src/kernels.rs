@@ -5,6 +5,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Shader {
     Conv2d,
+    Conv2dDepthwise,
     Conv2dSubgroup,
     Conv2dWindow,
     Conv2dWide,
@@ -22,6 +23,7 @@ impl Shader {
     pub(crate) fn source(self) -> &'static str {
         match self {
             Shader::Conv2d => include_str!("../shaders/conv2d.wgsl"),
+            Shader::Conv2dDepthwise => include_str!("../shaders/conv2d_depthwise.wgsl"),
             Shader::Conv2dSubgroup => include_str!("../shaders/conv2d_subgroup.wgsl"),
             Shader::Conv2dWindow => include_str!("../shaders/conv2d_window.wgsl"),
             Shader::Conv2dWide => include_str!("../shaders/conv2d_wide.wgsl"),
@@ -39,6 +41,7 @@ impl Shader {
     pub(crate) fn file_name(self) -> &'static str {
         match self {
             Shader::Conv2d => "conv2d.wgsl",
+            Shader::Conv2dDepthwise => "conv2d_depthwise.wgsl",
             Shader::Conv2dSubgroup => "conv2d_subgroup.wgsl",
             Shader::Conv2dWindow => "conv2d_window.wgsl",
             Shader::Conv2dWide => "conv2d_wide.wgsl",

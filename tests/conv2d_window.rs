@@ -310,58 +310,6 @@ fn other_shapes_take_the_general_kernels() {
     }
 }
 
-#[test]
-fn depthwise3x3_matches_reference() {
-    // Depthwise 3x3 at stride 1: every padding phase, multipliers 1-3, rows of whole vec4s and
-    // rows that are not (copied to padded rows first). Planes of fewer than 64 tiles (8 columns
-    // x 4 rows) take the kernel that puts several planes in a workgroup. The kernels are
-    // portable, so every adapter runs them.
-    let mut rng = Rng::new(0xD3);
-    let paddings = [
-        Padding::Symmetric([1, 1]),
-        Padding::Zero,
-        Padding::Symmetric([2, 2]),
-        Padding::Explicit([0, 3, 1, 2]),
-        Padding::Same,
-        Padding::Symmetric([0, 3]),
-    ];
-    const PLANES: &str = "conv2d_depthwise3x3_planes";
-    const ONE_PLANE: &str = "conv2d_depthwise3x3";
-    #[rustfmt::skip]
-    let shapes = [
-        // batch, channels, height, width, kernel
-        (1, 5, 3, 4, PLANES),
-        (2, 3, 4, 8, PLANES),
-        (1, 8, 5, 12, PLANES),
-        (2, 1, 6, 20, PLANES),
-        (1, 6, 7, 28, PLANES),
-        (2, 2, 8, 16, PLANES),
-        (2, 3, 32, 64, ONE_PLANE),   // 8 x 9 tiles (or 8 x 8)
-        (1, 4, 41, 60, ONE_PLANE),
-        (3, 9, 7, 7, PLANES),        // MobileNet's 7x7 and 14x14: padded rows
-        (1, 5, 14, 14, PLANES),
-        (2, 4, 13, 11, PLANES),
-        (2, 2, 55, 55, ONE_PLANE),   // padded rows, 14 x 7 tiles
-        (1, 3, 30, 33, PLANES),
-    ];
-    for (index, (batch, channels, height, width, kernel)) in shapes.into_iter().enumerate() {
-        let case = Case {
-            batch,
-            in_channels: channels,
-            out_channels: channels * (1 + index % 3),
-            groups: channels,
-            height,
-            width,
-            kernel: 3,
-            stride: 1,
-            padding: paddings[index % paddings.len()],
-            activation: [Activation::None, Activation::Relu6][index % 2],
-            bias: index % 3 != 1,
-        };
-        assert_eq!(check(&case, &mut rng), kernel, "{case:?}");
-    }
-}
-
 /// Strided 1x1 convolutions (ResNet's downsampling shortcuts): without subgroups the input is
 /// gathered to the pixels they read and the stride-1 kernels run on it (the projection for
 /// small planes, the wide kernel on larger ones, padded or not); with subgroups the general

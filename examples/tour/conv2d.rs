@@ -11,7 +11,7 @@ fn random(tour: &mut Tour, shape: &[usize], scale: f32) -> HostTensor {
 }
 
 pub fn run(tour: &mut Tour) -> Result<()> {
-    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 9] = [
+    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 10] = [
         (
             "conv2d 3x3 p1 +ReLU",
             [1, 64, 56, 56],
@@ -50,6 +50,17 @@ pub fn run(tour: &mut Tour) -> Result<()> {
                 padding: Padding::Symmetric([1, 1]),
                 groups: 960,
                 activation: Activation::Relu6,
+                ..Default::default()
+            },
+        ),
+        (
+            "conv2d depthwise 3x3 s2",
+            [1, 144, 56, 56],
+            [144, 1, 3, 3],
+            Conv2dOptions {
+                stride: [2, 2],
+                padding: Padding::Symmetric([1, 1]),
+                groups: 144,
                 ..Default::default()
             },
         ),

@@ -1,8 +1,8 @@
 //! conv2d: the GPU dispatch (options and shape validation are in `geometry.rs`). The common
 //! kernels (1x1, 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2) go to `shaders/conv2d_window.wgsl`
 //! where subgroups exist, and to `shaders/conv2d_wide.wgsl` where they do not (`window.rs`);
-//! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 at stride 1 to
-//! `conv2d_depthwise3x3` (`_planes` on small planes; rows that are not whole vec4s padded first,
+//! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 at stride 1 and 2 to
+//! `shaders/conv2d_depthwise.wgsl` (rows that are not whole vec4s padded first,
 //! `padded_rows.rs`); everything else to the general kernels of
 //! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`; strided 1x1 convolutions without
 //! subgroups gather their input first (`subsample.rs`). Batches larger than one storage
@@ -142,10 +142,11 @@ const SINGLE_CHANNEL: Variant = Variant {
     tiles_per_workgroup: 16,
     stacks_planes: false,
 };
-/// Depthwise 3x3 at stride 1 on rows of whole vec4s (other rows are padded first,
-/// `padded_rows.rs`), 8 columns x 4 rows per invocation (dwconv3x3 on lavapipe: 3.9 -> 2.0 ms).
+/// Depthwise 3x3 (`shaders/conv2d_depthwise.wgsl`) at stride 1 on rows of whole vec4s (other
+/// rows are padded first, `padded_rows.rs`), 8 columns x 4 rows per invocation (dwconv3x3 on
+/// lavapipe: 3.9 -> 2.0 ms).
 const DEPTHWISE3X3: Variant = Variant {
-    kernel: Kernel::new(Shader::Conv2d, "conv2d_depthwise3x3"),
+    kernel: Kernel::new(Shader::Conv2dDepthwise, "conv2d_depthwise3x3"),
     channel_tile: 1,
     column_tile: 8,
     row_tile: 4,
@@ -155,9 +156,14 @@ const DEPTHWISE3X3: Variant = Variant {
 };
 /// The same on planes of fewer than 64 tiles, several planes a workgroup.
 const DEPTHWISE3X3_PLANES: Variant = Variant {
-    kernel: Kernel::new(Shader::Conv2d, "conv2d_depthwise3x3_planes"),
+    kernel: Kernel::new(Shader::Conv2dDepthwise, "conv2d_depthwise3x3_planes"),
     stacks_planes: true,
     ..DEPTHWISE3X3
+};
+/// Depthwise 3x3 at stride 2, the same tiles, several planes a workgroup at every size.
+const DEPTHWISE3X3_STRIDE2: Variant = Variant {
+    kernel: Kernel::new(Shader::Conv2dDepthwise, "conv2d_depthwise3x3_stride2"),
+    ..DEPTHWISE3X3_PLANES
 };
 
 impl Variant {
@@ -184,21 +190,21 @@ impl Variant {
 /// The subgroup kernel shares weights across lanes in a 32-channel tile; with fewer than 8
 /// channels per group most of the tile would idle (at 16, conv1x1_incep, it measured like the
 /// portable kernel). Groups of 1-3 channels (depthwise) take the one-channel kernel, whose
-/// lanes all do useful work, or for 3x3 at stride 1 the depthwise kernels: on rows copied to
-/// whole vec4s where needed (a 7x7 plane costs a copy, yet ran 2.9x faster than in the
+/// lanes all do useful work, or for 3x3 at stride 1 and 2 the depthwise kernels: on rows copied
+/// to whole vec4s where needed (a 7x7 plane costs a copy, yet ran 2.9x faster than in the
 /// one-channel kernel, 14x14 1.6x, 55x55 1.5x on lavapipe), several planes a workgroup where a
-/// plane has fewer tiles than a workgroup.
+/// plane has fewer tiles than a workgroup (at stride 1; at stride 2 always: 1.8-2.2x faster than
+/// the one-channel kernel on MobileNetV2's four stride-2 layers).
 fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
     let out_per_group = g.out_channels / g.groups;
     if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
         &SUBGROUP
     } else if out_per_group < 4 {
-        let depthwise3x3 = g.in_channels == g.groups
-            && g.kernel == [3, 3]
-            && g.stride == [1, 1]
-            && g.dilation == [1, 1];
-        if !depthwise3x3 {
-            return &SINGLE_CHANNEL;
+        let depthwise3x3 = g.in_channels == g.groups && g.kernel == [3, 3] && g.dilation == [1, 1];
+        match g.stride {
+            [1, 1] if depthwise3x3 => {}
+            [2, 2] if depthwise3x3 => return &DEPTHWISE3X3_STRIDE2,
+            _ => return &SINGLE_CHANNEL,
         }
         let rows = if DEPTHWISE3X3.pads_rows(g) {
             on_padded_rows(g)

@@ -1,5 +1,5 @@
 //! Padded rows: inputs whose rows are not whole vec4s, copied to rows that are before a kernel
-//! that reads vec4s runs (the window and wide kernels, and conv2d_depthwise3x3). `pad_rows` in
+//! that reads vec4s runs (the window and wide kernels, and the depthwise 3x3 ones). `pad_rows` in
 //! `shaders/conv2d_pack.wgsl` writes each input row, its left padding as zeros in front, and
 //! zeros up to the next whole vec4; one invocation per row. The kernels then see rows of
 //! `padded_width` floats with no left padding (`on_padded_rows`); the right padding is left to

@@ -182,8 +182,7 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
 
 /// How many columns before column 0 the tiles start: the tile grid is shifted so that every
 /// tile's input window starts on a vec4 boundary. Mirrors `column_origin` in
-/// conv2d_window.wgsl and conv2d_wide.wgsl (and the stride-1 rule in conv2d.wgsl's
-/// `conv2d_depthwise3x3`).
+/// conv2d_window.wgsl and conv2d_wide.wgsl (and `first_column` in conv2d_depthwise.wgsl).
 pub(super) fn origin_shift(g: &Conv2dGeometry) -> usize {
     if g.stride[1] == 1 {
         (4 - g.pads.left % 4) % 4
