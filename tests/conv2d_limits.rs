@@ -7,7 +7,8 @@ mod common;
 use common::{assert_close, gpu, gpu_with, random};
 use wgcnn::random::Rng;
 use wgcnn::{
-    conv2d, linear, reference, Activation, Conv2dOptions, GpuOptions, HostTensor, Padding,
+    conv2d, conv2d_kernel, linear, reference, Activation, Conv2dGeometry, Conv2dOptions,
+    GpuOptions, HostTensor, Padding,
 };
 
 /// |gpu - reference| <= ABS + REL * |reference|; outputs are O(1).
@@ -139,6 +140,49 @@ fn tensors_past_the_binding_limit_are_split_along_the_batch() {
         REL,
         "linear split along rows",
     );
+}
+
+#[test]
+fn an_image_that_fits_only_unpadded_takes_the_general_kernels() {
+    // A 64 KiB binding cap (16,320-16,376 usable floats, by the adapter's offset alignment):
+    // each input fits a binding as it is, but not copied to rows of whole vec4s, so the kernels
+    // that need padded rows step aside.
+    let gpu = gpu_with(GpuOptions {
+        max_storage_binding_bytes: Some(64 << 10),
+        poison_outputs: true,
+        ..Default::default()
+    });
+    let subgroups = gpu.has_subgroups();
+    let mut rng = Rng::new(29);
+    #[rustfmt::skip]
+    let cases = [
+        // input, weight, padding, groups, kernel
+        ([2, 1, 129, 125], [1, 1, 3, 3], 1, 1, "conv2d_single_channel"), // 129 x 128 padded
+        ([2, 1, 129, 124], [1, 1, 3, 3], 1, 1, "conv2d_depthwise3x3"),   // rows of whole vec4s
+        ([1, 16, 32, 31], [8, 16, 3, 3], 1, 1, if subgroups { "conv2d_subgroup" } else { "conv2d" }),
+        ([1, 41, 1, 397], [8, 41, 1, 1], 0, 1, if subgroups { "projection_subgroup" } else { "projection" }), // plane 397 -> 400
+    ];
+    for (input_shape, weight_shape, pad, groups, kernel) in cases {
+        let options = Conv2dOptions {
+            padding: Padding::Symmetric([pad, pad]),
+            groups,
+            ..Default::default()
+        };
+        let geometry = Conv2dGeometry::new(&input_shape, &weight_shape, None, &options).unwrap();
+        assert_eq!(conv2d_kernel(&gpu, &geometry), kernel, "{input_shape:?}");
+        let input = random(&mut rng, &input_shape, 1.0);
+        let weight = random(&mut rng, &weight_shape, 0.3);
+        let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
+        let x = input.upload(&gpu).unwrap();
+        let output = conv2d(&x, &weight.upload(&gpu).unwrap(), None, &options).unwrap();
+        assert_close(
+            &output.to_vec().unwrap(),
+            expected.data(),
+            ABS,
+            REL,
+            &format!("fits only unpadded: {input_shape:?} {weight_shape:?}"),
+        );
+    }
 }
 
 #[test]

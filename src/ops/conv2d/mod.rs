@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::tensor::Tensor;
-use padded_rows::{on_padded_rows, PaddedRows};
+use padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
 
 /// Mirrors `Conv2dParams` in shaders/conv2d.wgsl (and conv2d_subgroup.wgsl,
 /// conv2d_window.wgsl, conv2d_wide.wgsl, conv2d_pack.wgsl) field for field.
@@ -207,6 +207,9 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
             _ => return &SINGLE_CHANNEL,
         }
         let rows = if DEPTHWISE3X3.pads_rows(g) {
+            if !padded_image_fits(gpu, g) {
+                return &SINGLE_CHANNEL;
+            }
             on_padded_rows(g)
         } else {
             *g

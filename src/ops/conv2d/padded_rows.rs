@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::ops::activation::Activation;
+use crate::ops::batching::usable_binding_bytes;
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
@@ -32,6 +33,14 @@ pub(super) fn on_padded_rows(g: &Conv2dGeometry) -> Conv2dGeometry {
         pads: Pads { left: 0, ..g.pads },
         ..*g
     }
+}
+
+/// Whether one image of `g`'s input, copied to padded rows, fits a storage binding. Where it
+/// does not (an image within a few percent of the limit), the kernels that need padded rows do
+/// not apply and the general ones take the convolution.
+pub(super) fn padded_image_fits(gpu: &Gpu, g: &Conv2dGeometry) -> bool {
+    let padded = g.in_channels * g.in_height * padded_width(g);
+    padded as u64 * 4 <= usable_binding_bytes(gpu)
 }
 
 /// One scratch tensor that holds the padded rows of one batch chunk at a time (the dispatches

@@ -16,7 +16,7 @@
 //! 3x3 at stride 1 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
 //! with the portable kernel, ~15.5 ms). See BENCHMARKS.md.
 
-use super::padded_rows::{on_padded_rows, PaddedRows};
+use super::padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
 use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -137,7 +137,8 @@ const PADDED_PLANE_MIN_WIDE: usize = 64;
 /// channels per group, and stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the
 /// window kernels with subgroups, the wide ones without). Input rows that are not whole vec4s
 /// (for 1x1: planes) are padded first, without subgroups, and for 1x1 planes of at least
-/// `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels; other such inputs take other kernels.
+/// `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels, where a padded image fits a binding; other such
+/// inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let window = |entry_point, tiling| (Kernel::new(Shader::Conv2dWindow, entry_point), tiling);
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
@@ -157,12 +158,9 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         ([7, 7], [2, 2], false) => wide("conv2d_wide7_stride2", WIDE),
         _ => return None,
     };
-    let row = if g.kernel == [1, 1] {
-        g.in_height * g.in_width
-    } else {
-        g.in_width
-    };
-    let padded_rows = row % 4 != 0;
+    let rows = as_rows(g);
+    let row = rows.in_width;
+    let padded_rows = !row.is_multiple_of(4);
     let padding_pays = if g.kernel == [1, 1] && gpu.has_subgroups() {
         row >= PADDED_PLANE_MIN_WINDOW
     } else if g.kernel == [1, 1] {
@@ -171,13 +169,28 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         !gpu.has_subgroups()
     };
     let applies = g.dilation == [1, 1]
-        && (!padded_rows || padding_pays)
+        && (!padded_rows || (padding_pays && padded_image_fits(gpu, &rows)))
         && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
     applies.then_some(WindowKernel {
         kernel,
         tiling,
         padded_rows,
     })
+}
+
+/// The convolution as the window kernels see it: a 1x1 kernel sees each plane as one row of
+/// H*W columns.
+fn as_rows(g: &Conv2dGeometry) -> Conv2dGeometry {
+    if g.kernel != [1, 1] {
+        return *g;
+    }
+    Conv2dGeometry {
+        in_height: 1,
+        in_width: g.in_height * g.in_width,
+        out_height: 1,
+        out_width: g.out_height * g.out_width,
+        ..*g
+    }
 }
 
 /// How many columns before column 0 the tiles start: the tile grid is shifted so that every
@@ -202,15 +215,8 @@ pub(crate) fn record(
 ) -> Result<Tensor> {
     let gpu = input.gpu();
     let output_shape = g.output_shape();
-    // A 1x1 kernel sees each plane as one row of H*W columns.
-    let flat = Conv2dGeometry {
-        in_height: 1,
-        in_width: g.in_height * g.in_width,
-        out_height: 1,
-        out_width: g.out_height * g.out_width,
-        ..*g
-    };
-    let g = if g.kernel == [1, 1] { &flat } else { g };
+    let rows = as_rows(g);
+    let g = &rows;
     let unpadded = *g;
     let padded = on_padded_rows(g);
     let g = if window.padded_rows { &padded } else { g };
