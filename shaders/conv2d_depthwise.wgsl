@@ -92,7 +92,8 @@ fn conv2d_depthwise3x3_planes(@builtin(workgroup_id) workgroup: vec3<u32>, @buil
 }
 
 // Stride 2 (MobileNetV2's downsampling layers), tiles numbered across planes: the 9 input rows
-// of a tile are 5 vec4s each (20 columns for the 17 its 8 output columns read).
+// of a tile are 5 vec4s each (20 columns for the 17 its 8 output columns read). On lavapipe, 144
+// channels at 56x56 took 1.95 ms in the one-channel kernel, 0.86 here; 96 at 112x112 4.6 -> 2.3.
 @compute @workgroup_size(64)
 fn conv2d_depthwise3x3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                                @builtin(local_invocation_index) lane: u32) {
