@@ -1,0 +1,162 @@
+//! The MobileNet lesson: a depthwise separable convolution. A 3x3 convolution from 144 to 32
+//! channels at stride 2 on a 56x56 map mixes space and channels in one step (~32.5M
+//! multiply-accumulates); a depthwise 3x3 (each channel on its own, ~1M) followed by a 1x1
+//! projection (~3.6M) does the same job for ~7x less. Both are counted by the crate, both run
+//! on the GPU (timed, with the kernel each layer takes); then a MobileNetV2 inverted-residual
+//! block at stride 2 (1x1 expand, depthwise 3x3, 1x1 project): its summary, one forward pass in
+//! one submission, and a check against the CPU reference.
+//!
+//! `cargo run --release --example mobilenet`
+
+use std::time::Instant;
+use wgcnn::random::Rng;
+use wgcnn::{
+    conv2d_kernel, Activation, Conv2d, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Layer,
+    Padding, Result, Sequential, Tensor,
+};
+
+/// A convolution with random weights (scaled by 1/sqrt(fan-in)), padding k/2, the given
+/// stride, groups and activation; prints the kernel it takes on this adapter for `input`.
+fn conv(
+    gpu: &Gpu,
+    rng: &mut Rng,
+    input: [usize; 4],
+    weight_shape: [usize; 4],
+    (stride, groups, activation): (usize, usize, Activation),
+) -> Result<Layer> {
+    let fan_in = (weight_shape[1] * weight_shape[2] * weight_shape[3]) as f32;
+    let count = weight_shape.iter().product();
+    let weight = HostTensor::new(&weight_shape, rng.normals(count, 1.0 / fan_in.sqrt(), 0.0))?;
+    let bias = HostTensor::new(&[weight_shape[0]], rng.normals(weight_shape[0], 0.1, 0.0))?;
+    let options = Conv2dOptions {
+        stride: [stride, stride],
+        padding: Padding::Symmetric([weight_shape[2] / 2, weight_shape[3] / 2]),
+        groups,
+        activation,
+        ..Default::default()
+    };
+    let geometry = Conv2dGeometry::new(&input, &weight_shape, Some(weight_shape[0]), &options)?;
+    println!(
+        "  {:<34} takes {}",
+        format!("{weight_shape:?} on {input:?}"),
+        conv2d_kernel(gpu, &geometry)
+    );
+    Ok(Conv2d::new(gpu, &weight, Some(&bias), options)?.into())
+}
+
+/// Median wall time of `runs` forward passes, each recorded, submitted and waited for.
+fn time_forward(gpu: &Gpu, model: &mut Sequential, input: &Tensor, runs: usize) -> Result<f64> {
+    model.forward(input)?.to_vec()?; // compiles the pipelines
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        model.forward(input)?;
+        gpu.synchronize()?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[runs / 2])
+}
+
+fn main() -> Result<()> {
+    let gpu = Gpu::new()?;
+    let mut rng = Rng::new(5);
+    println!("Depthwise separable convolution on {}", gpu.adapter_info());
+    let shape = [1, 144, 56, 56];
+    let host = HostTensor::new(&shape, rng.normals(shape.iter().product(), 1.0, 0.0))?;
+    let input = host.upload(&gpu)?;
+    let relu6 = Activation::Relu6;
+    let half = [1, 144, 28, 28];
+
+    println!("\nkernels:");
+    let mut dense = Sequential::new(&shape)?.push(conv(
+        &gpu,
+        &mut rng,
+        shape,
+        [32, 144, 3, 3],
+        (2, 1, relu6),
+    )?)?;
+    let mut separable = Sequential::new(&shape)?
+        .push(conv(
+            &gpu,
+            &mut rng,
+            shape,
+            [144, 1, 3, 3],
+            (2, 144, relu6),
+        )?)?
+        .push(conv(&gpu, &mut rng, half, [32, 144, 1, 1], (1, 1, relu6))?)?;
+    let runs = 10;
+    let dense_ms = time_forward(&gpu, &mut dense, &input, runs)?;
+    let separable_ms = time_forward(&gpu, &mut separable, &input, runs)?;
+    println!("\ninput {shape:?}, median of {runs} runs");
+    println!(
+        "{:<40} {:>14} {:>10} {:>16}",
+        "", "multiply-adds", "GPU ms", "output"
+    );
+    let row = |name: &str, model: &Sequential, ms: f64| {
+        let macs = format!("{:.1}M", model.macs() as f64 / 1e6);
+        let output = format!("{:?}", model.output_shape());
+        println!("{name:<40} {macs:>14} {ms:>10.3} {output:>16}");
+    };
+    row("3x3 conv 144->32, stride 2", &dense, dense_ms);
+    row(
+        "depthwise 3x3 stride 2, then 1x1 ->32",
+        &separable,
+        separable_ms,
+    );
+    println!(
+        "the separable form does {:.1}x fewer multiply-adds and runs {:.1}x faster here",
+        dense.macs() as f64 / separable.macs() as f64,
+        dense_ms / separable_ms
+    );
+
+    // MobileNetV2's stride-2 inverted residual block: 24 -> 144 (x6) -> 32 channels.
+    let block_shape = [1, 24, 56, 56];
+    let block_host = HostTensor::new(&block_shape, rng.normals(24 * 56 * 56, 1.0, 0.0))?;
+    let block_input = block_host.upload(&gpu)?;
+    println!("\ninverted residual block, kernels:");
+    let mut block = Sequential::new(&block_shape)?
+        .push(conv(
+            &gpu,
+            &mut rng,
+            block_shape,
+            [144, 24, 1, 1],
+            (1, 1, relu6),
+        )?)?
+        .push(conv(
+            &gpu,
+            &mut rng,
+            shape,
+            [144, 1, 3, 3],
+            (2, 144, relu6),
+        )?)?
+        .push(conv(
+            &gpu,
+            &mut rng,
+            half,
+            [32, 144, 1, 1],
+            (1, 1, Activation::None),
+        )?)?;
+    println!("\n{}", block.summary());
+    let before = gpu.submission_count();
+    let output = block.forward(&block_input)?.to_vec()?;
+    let submissions = gpu.submission_count() - before;
+    let ms = time_forward(&gpu, &mut block, &block_input, runs)?;
+    let expected = block.forward_reference(&block_host)?;
+    let max_error = output
+        .iter()
+        .zip(expected.data())
+        .map(|(a, e)| (a - e).abs())
+        .fold(0f32, f32::max);
+    println!(
+        "forward: output {:?}, {submissions} submission, {ms:.3} ms median, \
+         max |GPU - CPU reference| = {max_error:.2e}",
+        block.output_shape()
+    );
+    if max_error > 1e-3 {
+        return Err(wgcnn::Error::Gpu(format!(
+            "the inverted residual block differs from the reference by {max_error}"
+        )));
+    }
+    Ok(())
+}
