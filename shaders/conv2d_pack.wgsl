@@ -2,8 +2,13 @@
 // with subgroups, and conv2d_wide.wgsl, without), one small dispatch each.
 // `pack_weights`: weight [C_out, C_in/groups, KH, KW] -> packed [groups, C_in/groups * KH * KW,
 // padded_channels / 4] vec4s, padded_channels = channel_tiles_per_group x 32 (zeros past the
-// group's channels): the channels of one tap are contiguous. One invocation per 4 packed
-// channels of one tap.
+// group's channels): the channels of one tap are contiguous, for the window kernels, whose lanes
+// load a tap's channels side by side. One invocation per 4 packed channels of one tap.
+// `pack_weights_quads` and `pack_weights_octets`: the same weights -> [channel tiles of 4 (8)
+// channels, C_in/groups * KH * KW, 4 (8)] (tiles numbered across groups, zeros past a group's
+// channels): a tile's weights are contiguous, tap after tap, for the wide kernels, whose lanes
+// each stream their own tile's (on GL llvmpipe a strided stream of 16-byte loads measured 21%
+// slower on ResNet-18's 512->512 3x3 at 7x7).
 // `pad_rows`: input [N, C_in, H, W] -> [N, C_in, H, padded_width()] with each row's values from
 // column pad_left and zeros around, for inputs whose rows are not whole vec4s. One invocation
 // per row.
@@ -87,6 +92,44 @@ fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
     if (channel + 2u < last) { values.z = source[row + 2u * taps]; }
     if (channel + 3u < last) { values.w = source[row + 3u * taps]; }
     store4(4u * ((group * taps + tap) * quads + quad), values);
+}
+
+// The wide kernels' layout for tiles of `tile_width` (4 or 8) channels, with pack_weights'
+// thread mapping (a quad is 4 channels of a tile).
+fn pack_tiles(block: u32, lane: u32, tile_width: u32) {
+    let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
+    let tap_blocks = (taps + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+    let quads_per_tile = tile_width / 4u;
+    let tiles = (params.out_channels_per_group + tile_width - 1u) / tile_width;
+    let quads = tiles * quads_per_tile;
+    let tap = (block % tap_blocks) * WORKGROUP_SIZE + lane;
+    let quad = (block / tap_blocks) % quads;
+    let group = block / (tap_blocks * quads);
+    if (group >= params.groups || tap >= taps) {
+        return;
+    }
+    let channel = 4u * quad;
+    let row = (group * params.out_channels_per_group + channel) * taps + tap;
+    var values = vec4<f32>(0.0);
+    let last = params.out_channels_per_group;
+    if (channel < last) { values.x = source[row]; }
+    if (channel + 1u < last) { values.y = source[row + taps]; }
+    if (channel + 2u < last) { values.z = source[row + 2u * taps]; }
+    if (channel + 3u < last) { values.w = source[row + 3u * taps]; }
+    let tile = group * tiles + quad / quads_per_tile;
+    store4(4u * ((tile * taps + tap) * quads_per_tile + quad % quads_per_tile), values);
+}
+
+@compute @workgroup_size(64)
+fn pack_weights_quads(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                      @builtin(local_invocation_index) lane: u32) {
+    pack_tiles(workgroup.x + workgroup.y * groups_launched.x, lane, 4u);
+}
+
+@compute @workgroup_size(64)
+fn pack_weights_octets(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                       @builtin(local_invocation_index) lane: u32) {
+    pack_tiles(workgroup.x + workgroup.y * groups_launched.x, lane, 8u);
 }
 
 // The padded rows' length: the row and its left padding, rounded up to whole vec4s (the right

@@ -2,9 +2,10 @@
 // at stride 1 and 3x3 and 7x7 at stride 2, no dilation, on adapters without subgroups (GL),
 // on input rows of whole vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns;
 // other inputs are first copied to padded rows by `pad_rows` in conv2d_pack.wgsl).
-// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
-// (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] with padded_channels =
-// channel_tiles_per_group x 32; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
+// Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights_quads` (for
+// conv2d_wide3) or `pack_weights_octets` (conv2d_pack.wgsl) to [channel tiles, C_in/groups * KH
+// * KW, 4 or 8 channels], a tile's weights contiguous; bias [C_out]; output [N, C_out, H_out,
+// W_out], all float32.
 // Thread mapping: one invocation computes a register tile of eight 4x4 matrices: 4 output rows
 // x 8 columns x 4 channels (conv2d_wide3) or 1 row x 16 columns x 8 channels (the others). A
 // workgroup covers 8 such tiles of one output plane (more workgroups keep llvmpipe's threads
@@ -49,7 +50,7 @@ struct Conv2dParams {
     leaky_slope: f32,
     input_base: u32,
     output_base: u32,
-    // Tiles of 32 channels per group: the packed weights' padding (this file's tiles are 4 or 8).
+    // Tiles of 32 channels per group (not used here: the weights come in tiles of 4 or 8).
     channel_tiles_per_group: u32,
     // Tiles per output row (16 columns, conv2d_wide3's 8), counted from `column_origin`.
     column_tiles: u32,
@@ -150,7 +151,7 @@ struct Place {
     group: u32,
     tile_channel: u32,
     weight_index: u32, // this tile's first weight vec4 (tap 0, channels 0..3 of the tile)
-    weight_step: u32,  // vec4s from one tap to the next
+    weight_step: u32,  // vec4s from one tap to the next (the tile's channels / 4)
 }
 
 // The output column where the tiles start (0 or negative). Mirrors `origin_shift` in
@@ -186,7 +187,7 @@ fn place(block_index: u32, lane: u32, rows: u32, columns: u32, channels: u32) ->
     let group = channel_tile / tiles_per_group;
     let tile_channel = (channel_tile % tiles_per_group) * channels;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
-    let weight_step = params.channel_tiles_per_group * 8u;
+    let weight_step = channels / 4u;
     let odd = params.stride_width == 2u && params.pad_left % 2u == 1u;
     return Place(
         min(block_index / (pixel_blocks * channel_blocks), params.batch - 1u),
@@ -198,7 +199,7 @@ fn place(block_index: u32, lane: u32, rows: u32, columns: u32, channels: u32) ->
             && stack < stacked && unclamped_channel_tile < channel_tiles,
         group,
         tile_channel,
-        group * taps * weight_step + tile_channel / 4u,
+        channel_tile * taps * weight_step,
         weight_step);
 }
 

@@ -31,6 +31,8 @@ const WORKGROUP_SIZE: usize = 64;
 /// The packed weights' channel padding (`CHANNEL_TILE` in conv2d_pack.wgsl).
 const PACKED_CHANNEL_TILE: usize = 32;
 const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
+const PACK_QUADS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_quads");
+const PACK_OCTETS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_octets");
 
 /// What one invocation of a window kernel computes: output rows x columns x channels, and how
 /// many such tiles a workgroup holds (`CHANNEL_TILE` etc. in conv2d_window.wgsl, the
@@ -90,6 +92,21 @@ pub(crate) struct WindowKernel {
     tiling: Tiling,
     /// The input's rows are not whole vec4s: they are first copied to padded ones (`pad_rows`).
     padded_rows: bool,
+}
+
+impl WindowKernel {
+    /// How the weights are repacked for this kernel, and to how many channels per group: tap
+    /// by tap with the channels padded to 32 for the window kernels (a tap's channels side by
+    /// side across a subgroup's lanes), tile by tile for the wide ones (each lane streams its own
+    /// tile's weights; see conv2d_pack.wgsl).
+    fn packing(&self, g: &Conv2dGeometry) -> (Kernel, usize) {
+        let out_per_group = g.out_channels / g.groups;
+        match (self.kernel.shader, self.tiling.channels) {
+            (Shader::Conv2dWide, 4) => (PACK_QUADS, out_per_group.next_multiple_of(4)),
+            (Shader::Conv2dWide, _) => (PACK_OCTETS, out_per_group.next_multiple_of(8)),
+            _ => (PACK, out_per_group.next_multiple_of(PACKED_CHANNEL_TILE)),
+        }
+    }
 }
 
 /// A window kernel's grid over one convolution (1x1: its plane seen as one row).
@@ -225,7 +242,8 @@ pub(crate) fn record(
     let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
     let grid = Grid::new(window.tiling, g);
     let channel_tiles_per_group = (g.out_channels / g.groups).div_ceil(PACKED_CHANNEL_TILE);
-    let packed_len = g.groups * taps * channel_tiles_per_group * PACKED_CHANNEL_TILE;
+    let (pack, packed_channels_per_group) = window.packing(g);
+    let packed_len = g.groups * taps * packed_channels_per_group;
     check_fits(gpu, "conv2d packed weight", packed_len)?;
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
     let packed = Tensor::output(gpu, &[packed_len])?;
@@ -244,10 +262,9 @@ pub(crate) fn record(
     };
     // pack_weights: groups x channel quads x blocks of 64 taps (see the shader).
     let pack_groups =
-        (g.groups * taps.div_ceil(WORKGROUP_SIZE) * channel_tiles_per_group * PACKED_CHANNEL_TILE
-            / 4) as u32;
+        (g.groups * taps.div_ceil(WORKGROUP_SIZE) * packed_channels_per_group / 4) as u32;
     let views = [weight.view(), packed.view()];
-    gpu.dispatch(PACK, &params_for(g.batch), &views, pack_groups)?;
+    gpu.dispatch(pack, &params_for(g.batch), &views, pack_groups)?;
 
     let bias_view = bias.unwrap_or(weight);
     for (first_image, images) in chunks {
