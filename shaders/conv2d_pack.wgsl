@@ -1,14 +1,14 @@
 // conv2d_pack: prepares a convolution's operands for the window kernels (conv2d_window.wgsl,
 // with subgroups, and conv2d_wide.wgsl, without), one small dispatch each.
-// `pack_weights`: weight [C_out, C_in/groups, KH, KW] -> packed [groups, C_in/groups * KH * KW,
-// padded_channels / 4] vec4s, padded_channels = channel_tiles_per_group x 32 (zeros past the
-// group's channels): the channels of one tap are contiguous, for the window kernels, whose lanes
-// load a tap's channels side by side. One invocation per 4 packed channels of one tap.
-// `pack_weights_quads` and `pack_weights_octets`: the same weights -> [channel tiles of 4 (8)
-// channels, C_in/groups * KH * KW, 4 (8)] (tiles numbered across groups, zeros past a group's
-// channels): a tile's weights are contiguous, tap after tap, for the wide kernels, whose lanes
-// each stream their own tile's (on GL llvmpipe a strided stream of 16-byte loads measured 21%
-// slower on ResNet-18's 512->512 3x3 at 7x7).
+// `pack_weights`, `pack_weights_quads`, `pack_weights_octets`: weight [C_out, C_in/groups, KH,
+// KW] -> packed [channel tiles of 32 (4, 8) channels, C_in/groups * KH * KW, 32 (4, 8)], tiles
+// numbered across groups, zeros past a group's channels: a tile's weights are one contiguous
+// run, tap after tap, which a workgroup (the window kernels' 32-channel tiles, a tap's channels
+// side by side across a subgroup) or a lane (the wide kernels' 4- and 8-channel tiles) streams
+// through. Taps of all channels side by side instead (a 16- or 128-byte read every few KiB)
+// measured slower: GL ResNet-18 512->512 3x3 at 7x7 39 against 29 ms, Vulkan ResNet-50's
+// 2048->512 1x1 at 7x7 12.2-14.8 against 11.4-12.4. One invocation per 4 packed channels of one
+// tap.
 // `pad_rows`: input [N, C_in, H, W] -> [N, C_in, H, padded_width()] with each row's values from
 // column pad_left and zeros around, for inputs whose rows are not whole vec4s. One invocation
 // per row.
@@ -41,20 +41,19 @@ struct Conv2dParams {
     leaky_slope: f32,
     input_base: u32,
     output_base: u32,
-    // Tiles of 32 channels per group.
+    // Tiles of 32 channels per group (not used here).
     channel_tiles_per_group: u32,
     // The convolution's column tiles (not used here).
     column_tiles: u32,
 }
 
 const WORKGROUP_SIZE: u32 = 64u; // `WORKGROUP_SIZE` in src/ops/conv2d/window.rs
-const CHANNEL_TILE: u32 = 32u;
 
 var<immediate> params: Conv2dParams;
 // pack_weights: weight [C_out, C_in/groups, KH, KW]; the others: input [N, C_in, H, W] from
 // input_base.
 @group(0) @binding(1) var<storage, read> source: array<f32>;
-// pack_weights: [groups, taps, padded_channels]; pad_rows: [N, C_in, H, padded_width()] and
+// pack_weights*: [channel tiles, taps, tile channels]; pad_rows: [N, C_in, H, padded_width()] and
 // subsample [N, C_in, H_out, W_out], both from output_base. Floats: a vec4 store costs llvmpipe
 // 4 stores as well.
 @group(0) @binding(2) var<storage, read_write> destination: array<f32>;
@@ -66,36 +65,10 @@ fn store4(index: u32, values: vec4<f32>) {
     destination[index + 3u] = values.w;
 }
 
-// One invocation per 4 packed channels of one tap, tap fastest across lanes (neighbouring
-// lanes read neighbouring weights); channels past the group's end get 0. Only the workgroup
-// index is divided (the same for every lane: on llvmpipe a per-lane division is 8 scalar
-// divides). Grid: groups x channel quads x blocks of 64 taps.
-@compute @workgroup_size(64)
-fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
-                @builtin(local_invocation_index) lane: u32) {
-    let block = workgroup.x + workgroup.y * groups_launched.x;
-    let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
-    let tap_blocks = (taps + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
-    let quads = params.channel_tiles_per_group * CHANNEL_TILE / 4u;
-    let tap = (block % tap_blocks) * WORKGROUP_SIZE + lane;
-    let quad = (block / tap_blocks) % quads;
-    let group = block / (tap_blocks * quads);
-    if (group >= params.groups || tap >= taps) {
-        return;
-    }
-    let channel = 4u * quad;
-    let row = (group * params.out_channels_per_group + channel) * taps + tap;
-    var values = vec4<f32>(0.0);
-    let last = params.out_channels_per_group;
-    if (channel < last) { values.x = source[row]; }
-    if (channel + 1u < last) { values.y = source[row + taps]; }
-    if (channel + 2u < last) { values.z = source[row + 2u * taps]; }
-    if (channel + 3u < last) { values.w = source[row + 3u * taps]; }
-    store4(4u * ((group * taps + tap) * quads + quad), values);
-}
-
-// The wide kernels' layout for tiles of `tile_width` (4 or 8) channels, with pack_weights'
-// thread mapping (a quad is 4 channels of a tile).
+// Tiles of `tile_width` (32, 4 or 8) channels; a quad is 4 channels of a tile. Tap fastest
+// across lanes (neighbouring lanes read neighbouring weights); only the workgroup index is
+// divided (the same for every lane: on llvmpipe a per-lane division is 8 scalar divides). Grid:
+// groups x quads x blocks of 64 taps.
 fn pack_tiles(block: u32, lane: u32, tile_width: u32) {
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
     let tap_blocks = (taps + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
@@ -120,6 +93,14 @@ fn pack_tiles(block: u32, lane: u32, tile_width: u32) {
     store4(4u * ((tile * taps + tap) * quads_per_tile + quad % quads_per_tile), values);
 }
 
+// The window kernels' 32-channel tiles, conv2d_wide3's 4-channel ones, the other wide kernels'
+// 8-channel ones.
+@compute @workgroup_size(64)
+fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                @builtin(local_invocation_index) lane: u32) {
+    pack_tiles(workgroup.x + workgroup.y * groups_launched.x, lane, 32u);
+}
+
 @compute @workgroup_size(64)
 fn pack_weights_quads(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                       @builtin(local_invocation_index) lane: u32) {
@@ -134,7 +115,7 @@ fn pack_weights_octets(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
 
 // The padded rows' length: the row and its left padding, rounded up to whole vec4s (the right
 // padding is left to the kernels' bounds checks). Mirrors `padded_width` in
-// src/ops/conv2d/window.rs.
+// src/ops/conv2d/padded_rows.rs.
 fn padded_width() -> u32 {
     return (params.in_width + params.pad_left + 3u) / 4u * 4u;
 }

@@ -60,7 +60,7 @@ const TILES_PER_WORKGROUP: u32 = 8u; // `per_workgroup` of `WIDE` and `WIDE_BLOC
 
 var<immediate> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
-@group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [groups, taps, padded_channels / 4]
+@group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [channel tiles, taps, 4 or 8 / 4]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;         // [N, C_out, H_out, W_out] from output_base
 

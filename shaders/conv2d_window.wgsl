@@ -3,9 +3,9 @@
 // least 8 invocations, when input rows are whole vec4s (W % 4 == 0, input_base % 4 == 0; 1x1
 // inputs whose planes are not are first copied to padded ones, `pad_rows` in conv2d_pack.wgsl).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights`
-// (conv2d_pack.wgsl) to [groups, C_in/groups * KH * KW, padded_channels] (padded_channels =
-// channel_tiles_per_group x 32, zeros past the group's channels), so the 32 channels of one
-// tap are 8 vec4s; bias [C_out]; output [N, C_out, H_out, W_out], all float32.
+// (conv2d_pack.wgsl) to [channel tiles of 32, C_in/groups * KH * KW, 32] (channel_tiles_per_group
+// tiles a group, zeros past the group's channels), so the 32 channels of one tap are 8 vec4s;
+// bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes 4 consecutive output columns x 32 output channels
 // (eight 4x4 matrices; `conv2d_window1_narrow`: 8 columns x 16 channels); a workgroup covers 16 such tiles of one output plane (small workgroups
 // split small convolutions evenly over llvmpipe's threads: conv5x5_incep is 224 tiles, which
@@ -54,7 +54,7 @@ const CHANNEL_TILE: u32 = 32u;
 
 var<immediate> params: Conv2dParams;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
-@group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [groups, taps, padded_channels / 4]
+@group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [channel tiles, taps, 32 / 4]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;         // [N, C_out, H_out, W_out] from output_base
 
@@ -190,7 +190,7 @@ fn place_tile(block_index: u32, lane: u32, columns: u32, channels: u32, per_work
     let group = channel_tile / tiles_per_group;
     let tile_channel = (channel_tile % tiles_per_group) * channels;
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
-    let weight_step = params.channel_tiles_per_group * CHANNEL_TILE / 4u;
+    let weight_step = CHANNEL_TILE / 4u;
     return Place(
         min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u),
         pixel_tile / params.column_tiles,
@@ -201,7 +201,8 @@ fn place_tile(block_index: u32, lane: u32, columns: u32, channels: u32, per_work
         block_index < params.batch * pixel_blocks * channel_tiles && unclamped_tile < tiles_per_plane,
         group,
         tile_channel,
-        group * taps * weight_step + tile_channel / 4u,
+        (group * params.channel_tiles_per_group + tile_channel / CHANNEL_TILE) * taps * weight_step
+            + tile_channel % CHANNEL_TILE / 4u,
         weight_step);
 }
 

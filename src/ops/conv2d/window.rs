@@ -95,10 +95,9 @@ pub(crate) struct WindowKernel {
 }
 
 impl WindowKernel {
-    /// How the weights are repacked for this kernel, and to how many channels per group: tap
-    /// by tap with the channels padded to 32 for the window kernels (a tap's channels side by
-    /// side across a subgroup's lanes), tile by tile for the wide ones (each lane streams its own
-    /// tile's weights; see conv2d_pack.wgsl).
+    /// How the weights are repacked for this kernel, and to how many channels per group: in
+    /// tiles of the channels one invocation (the wide kernels: 4 or 8) or one subgroup (the
+    /// window kernels: 32) computes, each tile's weights one contiguous run (conv2d_pack.wgsl).
     fn packing(&self, g: &Conv2dGeometry) -> (Kernel, usize) {
         let out_per_group = g.out_channels / g.groups;
         match (self.kernel.shader, self.tiling.channels) {
@@ -260,7 +259,7 @@ pub(crate) fn record(
         column_tiles: grid.column_tiles as u32,
         ..Conv2dParams::new(g, images, bias.is_some(), activation)
     };
-    // pack_weights: groups x channel quads x blocks of 64 taps (see the shader).
+    // pack_weights*: groups x channel quads x blocks of 64 taps (see the shader).
     let pack_groups =
         (g.groups * taps.div_ceil(WORKGROUP_SIZE) * packed_channels_per_group / 4) as u32;
     let views = [weight.view(), packed.view()];
