@@ -156,16 +156,19 @@ fn an_image_that_fits_only_unpadded_takes_the_general_kernels() {
     let mut rng = Rng::new(29);
     #[rustfmt::skip]
     let cases = [
-        // input, weight, padding, groups, kernel
-        ([2, 1, 129, 125], [1, 1, 3, 3], 1, 1, "conv2d_single_channel"), // 129 x 128 padded
-        ([2, 1, 129, 124], [1, 1, 3, 3], 1, 1, "conv2d_depthwise3x3"),   // rows of whole vec4s
-        ([1, 16, 32, 31], [8, 16, 3, 3], 1, 1, if subgroups { "conv2d_subgroup" } else { "conv2d" }),
-        ([1, 41, 1, 397], [8, 41, 1, 1], 0, 1, if subgroups { "projection_subgroup" } else { "projection" }), // plane 397 -> 400
+        // input, weight, padding, groups, stride, kernel
+        ([2, 1, 129, 125], [1, 1, 3, 3], 1, 1, 1, "conv2d_single_channel"), // 129 x 128 padded
+        ([2, 1, 129, 125], [1, 1, 3, 3], 1, 1, 2, "conv2d_single_channel"), // the same at stride 2
+        ([2, 1, 129, 124], [1, 1, 3, 3], 1, 1, 1, "conv2d_depthwise3x3"),   // rows of whole vec4s
+        ([2, 1, 129, 124], [1, 1, 3, 3], 1, 1, 2, "conv2d_depthwise3x3_stride2"),
+        ([1, 16, 32, 31], [8, 16, 3, 3], 1, 1, 1, if subgroups { "conv2d_subgroup" } else { "conv2d" }),
+        ([1, 41, 1, 397], [8, 41, 1, 1], 0, 1, 1, if subgroups { "projection_subgroup" } else { "projection" }), // plane 397 -> 400
     ];
-    for (input_shape, weight_shape, pad, groups, kernel) in cases {
+    for (input_shape, weight_shape, pad, groups, stride, kernel) in cases {
         let options = Conv2dOptions {
             padding: Padding::Symmetric([pad, pad]),
             groups,
+            stride: [stride, stride],
             ..Default::default()
         };
         let geometry = Conv2dGeometry::new(&input_shape, &weight_shape, None, &options).unwrap();

@@ -201,12 +201,12 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
         &SUBGROUP
     } else if out_per_group < 4 {
         let depthwise3x3 = g.in_channels == g.groups && g.kernel == [3, 3] && g.dilation == [1, 1];
-        match g.stride {
-            [1, 1] if depthwise3x3 => {}
-            [2, 2] if depthwise3x3 => return &DEPTHWISE3X3_STRIDE2,
+        let variant = match g.stride {
+            [1, 1] if depthwise3x3 => &DEPTHWISE3X3,
+            [2, 2] if depthwise3x3 => &DEPTHWISE3X3_STRIDE2,
             _ => return &SINGLE_CHANNEL,
-        }
-        let rows = if DEPTHWISE3X3.pads_rows(g) {
+        };
+        let rows = if variant.pads_rows(g) {
             if !padded_image_fits(gpu, g) {
                 return &SINGLE_CHANNEL;
             }
@@ -214,6 +214,9 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
         } else {
             *g
         };
+        if variant.stacks_planes {
+            return variant;
+        }
         let (_, tiles_per_plane) = DEPTHWISE3X3.tiles(&rows);
         if tiles_per_plane < DEPTHWISE3X3.tiles_per_workgroup {
             &DEPTHWISE3X3_PLANES
