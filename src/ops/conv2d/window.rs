@@ -1,6 +1,6 @@
 //! conv2d's fast paths for the common kernels, when each group has at least 8 output channels.
 //! The weights are first repacked on the GPU (`shaders/conv2d_pack.wgsl`, one small dispatch)
-//! so that the channels of a tap are contiguous, and inputs whose rows are not whole vec4s (W %
+//! so that each channel tile's weights are one contiguous run, and inputs whose rows are not whole vec4s (W %
 //! 4 != 0; for 1x1 kernels H*W % 4 != 0) are copied to padded rows (`padded_rows.rs`),
 //! on adapters without subgroups and for 1x1 kernels (on GL llvmpipe ResNet-18's 256->256 3x3 at
 //! 14x14 went from 53 ms in the portable kernel to 20.6, 512->512 at 7x7 from 105 to 33; on
@@ -28,7 +28,8 @@ use crate::tensor::Tensor;
 
 /// pack_weights' workgroup.
 const WORKGROUP_SIZE: usize = 64;
-/// The packed weights' channel padding (`CHANNEL_TILE` in conv2d_pack.wgsl).
+/// The window kernels' channel tile, and the tile `pack_weights` packs for them (`CHANNEL_TILE`
+/// in conv2d_window.wgsl).
 const PACKED_CHANNEL_TILE: usize = 32;
 const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
 const PACK_QUADS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_quads");
