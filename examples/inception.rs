@@ -6,41 +6,24 @@
 //!
 //! `cargo run --release --example inception`
 
+mod common;
+
+use common::{random_conv, time_forward};
 use std::time::Instant;
 use wgcnn::random::Rng;
 use wgcnn::{
-    Activation, Conv2d, Conv2dOptions, Gpu, HostTensor, Layer, MaxPool2d, MaxPool2dOptions,
-    Padding, Result, Sequential, Tensor,
+    Activation, Conv2dOptions, Gpu, HostTensor, Layer, MaxPool2d, MaxPool2dOptions, Padding,
+    Result, Sequential,
 };
 
-/// A convolution with random weights (scaled by 1/sqrt(fan-in)), "same" padding and a ReLU.
+/// A convolution with random weights, "same" padding and a ReLU.
 fn conv(gpu: &Gpu, rng: &mut Rng, shape: [usize; 4]) -> Result<Layer> {
-    let fan_in = (shape[1] * shape[2] * shape[3]) as f32;
-    let weight = HostTensor::new(
-        &shape,
-        rng.normals(shape.iter().product(), 1.0 / fan_in.sqrt(), 0.0),
-    )?;
-    let bias = HostTensor::new(&[shape[0]], rng.normals(shape[0], 0.1, 0.0))?;
     let options = Conv2dOptions {
         padding: Padding::Symmetric([shape[2] / 2, shape[3] / 2]),
         activation: Activation::Relu,
         ..Default::default()
     };
-    Ok(Conv2d::new(gpu, &weight, Some(&bias), options)?.into())
-}
-
-/// Median wall time of `runs` forward passes, each recorded, submitted and waited for.
-fn time_forward(gpu: &Gpu, model: &mut Sequential, input: &Tensor, runs: usize) -> Result<f64> {
-    model.forward(input)?.to_vec()?; // compiles the pipelines
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        model.forward(input)?;
-        gpu.synchronize()?;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(times[runs / 2])
+    random_conv(gpu, rng, shape, options)
 }
 
 fn millions(macs: u64) -> String {

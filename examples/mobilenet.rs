@@ -8,15 +8,17 @@
 //!
 //! `cargo run --release --example mobilenet`
 
-use std::time::Instant;
+mod common;
+
+use common::{random_conv, time_forward};
 use wgcnn::random::Rng;
 use wgcnn::{
-    conv2d_kernel, Activation, Conv2d, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Layer,
-    Padding, Result, Sequential, Tensor,
+    conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Layer, Padding,
+    Result, Sequential,
 };
 
-/// A convolution with random weights (scaled by 1/sqrt(fan-in)), padding k/2, the given
-/// stride, groups and activation; prints the kernel it takes on this adapter for `input`.
+/// A convolution with random weights, padding k/2, the given stride, groups and activation;
+/// prints the kernel it takes on this adapter for `input`.
 fn conv(
     gpu: &Gpu,
     rng: &mut Rng,
@@ -24,10 +26,6 @@ fn conv(
     weight_shape: [usize; 4],
     (stride, groups, activation): (usize, usize, Activation),
 ) -> Result<Layer> {
-    let fan_in = (weight_shape[1] * weight_shape[2] * weight_shape[3]) as f32;
-    let count = weight_shape.iter().product();
-    let weight = HostTensor::new(&weight_shape, rng.normals(count, 1.0 / fan_in.sqrt(), 0.0))?;
-    let bias = HostTensor::new(&[weight_shape[0]], rng.normals(weight_shape[0], 0.1, 0.0))?;
     let options = Conv2dOptions {
         stride: [stride, stride],
         padding: Padding::Symmetric([weight_shape[2] / 2, weight_shape[3] / 2]),
@@ -41,21 +39,7 @@ fn conv(
         format!("{weight_shape:?} on {input:?}"),
         conv2d_kernel(gpu, &geometry)
     );
-    Ok(Conv2d::new(gpu, &weight, Some(&bias), options)?.into())
-}
-
-/// Median wall time of `runs` forward passes, each recorded, submitted and waited for.
-fn time_forward(gpu: &Gpu, model: &mut Sequential, input: &Tensor, runs: usize) -> Result<f64> {
-    model.forward(input)?.to_vec()?; // compiles the pipelines
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        model.forward(input)?;
-        gpu.synchronize()?;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(times[runs / 2])
+    random_conv(gpu, rng, weight_shape, options)
 }
 
 fn main() -> Result<()> {
@@ -115,28 +99,15 @@ fn main() -> Result<()> {
     let block_host = HostTensor::new(&block_shape, rng.normals(24 * 56 * 56, 1.0, 0.0))?;
     let block_input = block_host.upload(&gpu)?;
     println!("\ninverted residual block, kernels:");
-    let mut block = Sequential::new(&block_shape)?
-        .push(conv(
-            &gpu,
-            &mut rng,
-            block_shape,
-            [144, 24, 1, 1],
-            (1, 1, relu6),
-        )?)?
-        .push(conv(
-            &gpu,
-            &mut rng,
-            shape,
-            [144, 1, 3, 3],
-            (2, 144, relu6),
-        )?)?
-        .push(conv(
-            &gpu,
-            &mut rng,
-            half,
-            [32, 144, 1, 1],
-            (1, 1, Activation::None),
-        )?)?;
+    let layers = [
+        (block_shape, [144, 24, 1, 1], (1, 1, relu6)), // expand
+        (shape, [144, 1, 3, 3], (2, 144, relu6)),      // depthwise, stride 2
+        (half, [32, 144, 1, 1], (1, 1, Activation::None)), // project
+    ];
+    let mut block = Sequential::new(&block_shape)?;
+    for (input, weight_shape, config) in layers {
+        block = block.push(conv(&gpu, &mut rng, input, weight_shape, config)?)?;
+    }
     println!("\n{}", block.summary());
     let before = gpu.submission_count();
     let output = block.forward(&block_input)?.to_vec()?;

@@ -7,13 +7,22 @@ mod common;
 use common::{assert_close, gpu, gpu_with, random};
 use wgcnn::random::Rng;
 use wgcnn::{
-    conv2d, conv2d_kernel, linear, reference, Activation, Conv2dGeometry, Conv2dOptions,
+    conv2d, conv2d_kernel, linear, reference, Activation, Conv2dGeometry, Conv2dOptions, Gpu,
     GpuOptions, HostTensor, Padding,
 };
 
 /// |gpu - reference| <= ABS + REL * |reference|; outputs are O(1).
 const ABS: f32 = 2e-5;
 const REL: f32 = 1e-5;
+
+/// A GPU whose storage bindings are capped at 64 KiB, outputs NaN-poisoned.
+fn gpu_with_64_kib_bindings() -> Gpu {
+    gpu_with(GpuOptions {
+        max_storage_binding_bytes: Some(64 << 10),
+        poison_outputs: true,
+        ..Default::default()
+    })
+}
 
 #[test]
 fn dispatches_past_65535_workgroups() {
@@ -65,11 +74,7 @@ fn dispatches_past_65535_workgroups() {
 fn tensors_past_the_binding_limit_are_split_along_the_batch() {
     // A 64 KiB binding cap: a batch of 5 images of 17,760 bytes spans several bindings, and the
     // image boundaries are not aligned to the storage offset alignment.
-    let gpu = gpu_with(GpuOptions {
-        max_storage_binding_bytes: Some(64 << 10),
-        poison_outputs: true,
-        ..Default::default()
-    });
+    let gpu = gpu_with_64_kib_bindings();
     let mut rng = Rng::new(23);
     let input = random(&mut rng, &[5, 3, 40, 37], 1.0);
     let x = input.upload(&gpu).unwrap();
@@ -147,11 +152,7 @@ fn an_image_that_fits_only_unpadded_takes_the_general_kernels() {
     // A 64 KiB binding cap (16,320-16,376 usable floats, by the adapter's offset alignment):
     // each input fits a binding as it is, but not copied to rows of whole vec4s, so the kernels
     // that need padded rows step aside.
-    let gpu = gpu_with(GpuOptions {
-        max_storage_binding_bytes: Some(64 << 10),
-        poison_outputs: true,
-        ..Default::default()
-    });
+    let gpu = gpu_with_64_kib_bindings();
     let subgroups = gpu.has_subgroups();
     let mut rng = Rng::new(29);
     #[rustfmt::skip]

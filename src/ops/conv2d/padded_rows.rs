@@ -15,9 +15,30 @@ use crate::ops::batching::usable_binding_bytes;
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
-/// pad_rows' workgroup (`WORKGROUP_SIZE` in conv2d_pack.wgsl).
+/// The row kernels' workgroup (`WORKGROUP_SIZE` in conv2d_pack.wgsl).
 const WORKGROUP_SIZE: usize = 64;
 const PAD_ROWS: Kernel = Kernel::new(Shader::Conv2dPack, "pad_rows");
+
+/// Records one of conv2d_pack.wgsl's row kernels (`pad_rows`, `subsample`: one invocation per
+/// output row) over `images` images of `g`, from `source` to `destination` (each a view and the
+/// element index where the data starts in it).
+pub(super) fn copy_rows(
+    gpu: &Gpu,
+    kernel: Kernel,
+    g: &Conv2dGeometry,
+    images: usize,
+    rows: usize,
+    (source, source_base): (View, u32),
+    (destination, destination_base): (View, u32),
+) -> Result<()> {
+    let params = Conv2dParams {
+        input_base: source_base,
+        output_base: destination_base,
+        ..Conv2dParams::new(g, images, false, Activation::None)
+    };
+    let workgroups = rows.div_ceil(WORKGROUP_SIZE) as u32;
+    gpu.dispatch(kernel, &params, &[source, destination], workgroups)
+}
 
 /// The length of an input row copied by `pad_rows`: the row and its left padding, rounded up
 /// to whole vec4s. Mirrors `padded_width` in conv2d_pack.wgsl.
@@ -73,17 +94,18 @@ impl PaddedRows {
         let g = &self.unpadded;
         let image = g.in_channels * g.in_height * g.in_width;
         let padded_image = g.in_channels * g.in_height * padded_width(g);
-        let (source, source_base) = input.view_range(first_image * image, images * image);
-        let (destination, destination_base) = self.scratch.view_range(0, images * padded_image);
-        let params = Conv2dParams {
-            input_base: source_base,
-            output_base: destination_base,
-            ..Conv2dParams::new(g, images, false, Activation::None)
-        };
+        let source = input.view_range(first_image * image, images * image);
+        let destination = || self.scratch.view_range(0, images * padded_image);
         let rows = images * g.in_channels * g.in_height;
-        let workgroups = rows.div_ceil(WORKGROUP_SIZE) as u32;
-        let gpu = input.gpu();
-        gpu.dispatch(PAD_ROWS, &params, &[source, destination], workgroups)?;
-        Ok(self.scratch.view_range(0, images * padded_image))
+        copy_rows(
+            input.gpu(),
+            PAD_ROWS,
+            g,
+            images,
+            rows,
+            source,
+            destination(),
+        )?;
+        Ok(destination())
     }
 }

@@ -7,18 +7,16 @@
 //! 5.0-5.5 in one stretch of runs (BENCHMARKS.md). With subgroups `conv2d_subgroup` takes them
 //! directly: there the window kernel on the gathered input measured slower (1.6 against 1.1 ms).
 
-use super::{Conv2dGeometry, Conv2dOptions, Conv2dParams};
+use super::padded_rows::copy_rows;
+use super::{Conv2dGeometry, Conv2dOptions};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
-use crate::ops::activation::Activation;
 use crate::ops::batching::batch_chunks;
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
 const SUBSAMPLE: Kernel = Kernel::new(Shader::Conv2dPack, "subsample");
-/// `subsample`'s workgroup (`WORKGROUP_SIZE` in conv2d_pack.wgsl).
-const WORKGROUP_SIZE: usize = 64;
 
 /// Whether this convolution takes the gathered path: a 1x1 kernel at stride > 1 without
 /// padding, on an adapter without subgroups.
@@ -50,17 +48,10 @@ pub(super) fn record(
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, dense_image)?;
     let gathered = Tensor::output(gpu, &[g.batch, g.in_channels, g.out_height, g.out_width])?;
     for (first_image, images) in chunks {
-        let (source, source_base) = input.view_range(first_image * in_image, images * in_image);
-        let (destination, destination_base) =
-            gathered.view_range(first_image * dense_image, images * dense_image);
-        let params = Conv2dParams {
-            input_base: source_base,
-            output_base: destination_base,
-            ..Conv2dParams::new(g, images, false, Activation::None)
-        };
+        let source = input.view_range(first_image * in_image, images * in_image);
+        let destination = gathered.view_range(first_image * dense_image, images * dense_image);
         let rows = images * g.in_channels * g.out_height;
-        let workgroups = rows.div_ceil(WORKGROUP_SIZE) as u32;
-        gpu.dispatch(SUBSAMPLE, &params, &[source, destination], workgroups)?;
+        copy_rows(gpu, SUBSAMPLE, g, images, rows, source, destination)?;
     }
     let options = Conv2dOptions {
         stride: [1, 1],

@@ -1,0 +1,34 @@
+//! Helpers shared by the `inception` and `mobilenet` examples: a convolution layer with random
+//! weights, and the median time of a model's forward pass.
+
+use std::time::Instant;
+use wgcnn::random::Rng;
+use wgcnn::{Conv2d, Conv2dOptions, Gpu, HostTensor, Layer, Result, Sequential, Tensor};
+
+/// A convolution layer with weights drawn from N(0, 1/fan-in) and biases from N(0, 0.01).
+pub fn random_conv(
+    gpu: &Gpu,
+    rng: &mut Rng,
+    weight_shape: [usize; 4],
+    options: Conv2dOptions,
+) -> Result<Layer> {
+    let fan_in = (weight_shape[1] * weight_shape[2] * weight_shape[3]) as f32;
+    let count = weight_shape.iter().product();
+    let weight = HostTensor::new(&weight_shape, rng.normals(count, 1.0 / fan_in.sqrt(), 0.0))?;
+    let bias = HostTensor::new(&[weight_shape[0]], rng.normals(weight_shape[0], 0.1, 0.0))?;
+    Ok(Conv2d::new(gpu, &weight, Some(&bias), options)?.into())
+}
+
+/// Median wall time of `runs` forward passes, each recorded, submitted and waited for.
+pub fn time_forward(gpu: &Gpu, model: &mut Sequential, input: &Tensor, runs: usize) -> Result<f64> {
+    model.forward(input)?.to_vec()?; // compiles the pipelines
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        model.forward(input)?;
+        gpu.synchronize()?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[runs / 2])
+}
