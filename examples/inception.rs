@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{random_conv, time_forward};
+use common::{compare, random_conv, time_forward};
 use std::time::Instant;
 use wgcnn::random::Rng;
 use wgcnn::{
@@ -26,10 +26,6 @@ fn conv(gpu: &Gpu, rng: &mut Rng, shape: [usize; 4]) -> Result<Layer> {
     random_conv(gpu, rng, shape, options)
 }
 
-fn millions(macs: u64) -> String {
-    format!("{:.1}M", macs as f64 / 1e6)
-}
-
 fn main() -> Result<()> {
     let gpu = Gpu::new()?;
     let mut rng = Rng::new(3);
@@ -43,27 +39,14 @@ fn main() -> Result<()> {
         .push(conv(&gpu, &mut rng, [16, 192, 1, 1])?)?
         .push(conv(&gpu, &mut rng, [32, 16, 5, 5])?)?;
     let runs = 10;
-    let direct_ms = time_forward(&gpu, &mut direct, &input, runs)?;
-    let reduced_ms = time_forward(&gpu, &mut reduced, &input, runs)?;
-    println!("\ninput {shape:?}, median of {runs} runs");
-    println!(
-        "{:<32} {:>18} {:>10} {:>16}",
-        "", "multiply-adds", "GPU ms", "output"
-    );
-    let row = |name: &str, model: &Sequential, ms: f64| {
-        println!(
-            "{name:<32} {:>18} {ms:>10.3} {:>16}",
-            format!("{} ({})", model.macs(), millions(model.macs())),
-            format!("{:?}", model.output_shape())
-        )
-    };
-    row("5x5 conv 192->32", &direct, direct_ms);
-    row("1x1 192->16, then 5x5 16->32", &reduced, reduced_ms);
-    println!(
-        "the reduction does {:.1}x fewer multiply-adds and runs {:.1}x faster here",
-        direct.macs() as f64 / reduced.macs() as f64,
-        direct_ms / reduced_ms
-    );
+    compare(
+        &gpu,
+        &input,
+        runs,
+        ("5x5 conv 192->32", &mut direct),
+        ("1x1 192->16, then 5x5 16->32", &mut reduced),
+        "the reduction",
+    )?;
 
     // Inception (3a): 1x1 64 | 1x1 96 -> 3x3 128 | 1x1 16 -> 5x5 32 | 3x3 max pool -> 1x1 32.
     let pool = MaxPool2dOptions {

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{random_conv, time_forward};
+use common::{compare, random_conv, time_forward};
 use wgcnn::random::Rng;
 use wgcnn::{
     conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Layer, Padding,
@@ -70,29 +70,14 @@ fn main() -> Result<()> {
         )?)?
         .push(conv(&gpu, &mut rng, half, [32, 144, 1, 1], (1, 1, relu6))?)?;
     let runs = 10;
-    let dense_ms = time_forward(&gpu, &mut dense, &input, runs)?;
-    let separable_ms = time_forward(&gpu, &mut separable, &input, runs)?;
-    println!("\ninput {shape:?}, median of {runs} runs");
-    println!(
-        "{:<40} {:>14} {:>10} {:>16}",
-        "", "multiply-adds", "GPU ms", "output"
-    );
-    let row = |name: &str, model: &Sequential, ms: f64| {
-        let macs = format!("{:.1}M", model.macs() as f64 / 1e6);
-        let output = format!("{:?}", model.output_shape());
-        println!("{name:<40} {macs:>14} {ms:>10.3} {output:>16}");
-    };
-    row("3x3 conv 144->32, stride 2", &dense, dense_ms);
-    row(
-        "depthwise 3x3 stride 2, then 1x1 ->32",
-        &separable,
-        separable_ms,
-    );
-    println!(
-        "the separable form does {:.1}x fewer multiply-adds and runs {:.1}x faster here",
-        dense.macs() as f64 / separable.macs() as f64,
-        dense_ms / separable_ms
-    );
+    compare(
+        &gpu,
+        &input,
+        runs,
+        ("3x3 conv 144->32, stride 2", &mut dense),
+        ("depthwise 3x3 stride 2, then 1x1 ->32", &mut separable),
+        "the separable form",
+    )?;
 
     // MobileNetV2's stride-2 inverted residual block: 24 -> 144 (x6) -> 32 channels.
     let block_shape = [1, 24, 56, 56];

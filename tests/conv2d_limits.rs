@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_close, gpu, gpu_with, random};
+use common::{assert_close, assert_conv_matches, gpu, gpu_with, random};
 use wgcnn::random::Rng;
 use wgcnn::{
     conv2d, conv2d_kernel, linear, reference, Activation, Conv2dGeometry, Conv2dOptions, Gpu,
@@ -176,16 +176,8 @@ fn an_image_that_fits_only_unpadded_takes_the_general_kernels() {
         assert_eq!(conv2d_kernel(&gpu, &geometry), kernel, "{input_shape:?}");
         let input = random(&mut rng, &input_shape, 1.0);
         let weight = random(&mut rng, &weight_shape, 0.3);
-        let expected = reference::conv2d(&input, &weight, None, &options).unwrap();
-        let x = input.upload(&gpu).unwrap();
-        let output = conv2d(&x, &weight.upload(&gpu).unwrap(), None, &options).unwrap();
-        assert_close(
-            &output.to_vec().unwrap(),
-            expected.data(),
-            ABS,
-            REL,
-            &format!("fits only unpadded: {input_shape:?} {weight_shape:?}"),
-        );
+        let context = format!("fits only unpadded: {input_shape:?} {weight_shape:?}");
+        assert_conv_matches(&gpu, &input, &weight, None, &options, &context);
     }
 }
 

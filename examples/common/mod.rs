@@ -32,3 +32,35 @@ pub fn time_forward(gpu: &Gpu, model: &mut Sequential, input: &Tensor, runs: usi
     times.sort_by(f64::total_cmp);
     Ok(times[runs / 2])
 }
+
+/// Times `a` and `b` on `input` (median of `runs` forward passes each) and prints them side by
+/// side with their multiply-adds, then how many times fewer multiply-adds `b` does than `a` and
+/// how many times faster it ran, as "`lesson` does ... here".
+pub fn compare(
+    gpu: &Gpu,
+    input: &Tensor,
+    runs: usize,
+    (a_name, a): (&str, &mut Sequential),
+    (b_name, b): (&str, &mut Sequential),
+    lesson: &str,
+) -> Result<()> {
+    let a_ms = time_forward(gpu, a, input, runs)?;
+    let b_ms = time_forward(gpu, b, input, runs)?;
+    println!("\ninput {:?}, median of {runs} runs", input.shape());
+    let header = ("", "multiply-adds", "GPU ms", "output");
+    println!(
+        "{:<40} {:>20} {:>10} {:>16}",
+        header.0, header.1, header.2, header.3
+    );
+    for (name, model, ms) in [(a_name, &*a, a_ms), (b_name, &*b, b_ms)] {
+        let macs = format!("{} ({:.1}M)", model.macs(), model.macs() as f64 / 1e6);
+        let output = format!("{:?}", model.output_shape());
+        println!("{name:<40} {macs:>20} {ms:>10.3} {output:>16}");
+    }
+    println!(
+        "{lesson} does {:.1}x fewer multiply-adds and runs {:.1}x faster here",
+        a.macs() as f64 / b.macs() as f64,
+        a_ms / b_ms
+    );
+    Ok(())
+}
