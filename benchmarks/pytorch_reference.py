@@ -9,7 +9,11 @@ Each workload is timed two ways, both after warm-up:
 FLOPs = 2 x multiply-accumulates; bytes = inputs read once + outputs written once (float32),
 as in the bench program.
 
+With --network-shapes it times instead the layer shapes of examples/network_shapes.rs (batch 1, no
+bias, padding kernel/2), the convolutions of whole networks beyond the standard workloads.
+
 usage: python3 benchmarks/pytorch_reference.py [--runs N] [--json PATH] [--device cuda|cpu]
+                                               [--network-shapes]
 """
 import argparse
 import json
@@ -30,6 +34,29 @@ CONVOLUTIONS = [
     ("dwconv3x3", (1, 32, 112, 112), 32, 3, 1, 1, 32),
     ("conv3x3_b8", (8, 64, 56, 56), 64, 3, 1, 1, 1),
 ]
+
+
+# examples/network_shapes.rs: in channels, out channels, height = width, kernel, stride, groups
+NETWORK_SHAPES = [
+    (64, 64, 56, 3, 1, 1), (128, 128, 28, 3, 1, 1), (256, 256, 14, 3, 1, 1), (512, 512, 7, 3, 1, 1),
+    (64, 128, 56, 3, 2, 1), (128, 256, 28, 3, 2, 1), (256, 512, 14, 3, 2, 1),
+    (64, 128, 56, 1, 2, 1), (128, 256, 28, 1, 2, 1), (256, 512, 14, 1, 2, 1),
+    (96, 96, 56, 3, 1, 96), (96, 96, 112, 3, 2, 96), (144, 144, 56, 3, 2, 144),
+    (192, 192, 28, 3, 2, 192), (576, 576, 14, 3, 2, 576), (192, 192, 28, 3, 1, 192),
+    (576, 576, 14, 3, 1, 576), (960, 960, 7, 3, 1, 960), (32, 32, 112, 3, 1, 32),
+    (768, 192, 17, 1, 1, 1), (2048, 512, 7, 1, 1, 1), (512, 256, 5, 1, 1, 1), (512, 1000, 1, 1, 1, 1),
+]
+
+
+def network_shapes(device):
+    for c, out, size, k, s, g in NETWORK_SHAPES:
+        x = torch.full((1, c, size, size), 0.5, device=device)
+        weight = torch.full((out, c // g, k, k), 0.01, device=device)
+        p = k // 2
+        out_size = (size + 2 * p - k) // s + 1
+        macs = out * out_size * out_size * (c // g) * k * k
+        name = f"{c}->{out} {size}x{size} k{k} s{s} g{g}"
+        yield name, ("gflops", 2 * macs), (lambda x=x, weight=weight, s=s, p=p, g=g: F.conv2d(x, weight, None, s, p, 1, g))
 
 
 def numel(shape):
@@ -86,6 +113,7 @@ def main():
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--json")
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--network-shapes", action="store_true")
     args = parser.parse_args()
     cuda = args.device == "cuda"
     torch.backends.cudnn.allow_tf32 = False
@@ -94,11 +122,13 @@ def main():
     name = torch.cuda.get_device_name() if cuda else "cpu"
     print(f"PyTorch {torch.__version__}, cuDNN {torch.backends.cudnn.version() if cuda else '-'}, "
           f"{name}; TF32 off, cudnn.benchmark on; {args.runs} runs per workload")
-    print(f"{'workload':<14} {'device ms':>10} {'dev min':>9} {'wall ms':>9} {'rate(dev)':>11} {'rate(wall)':>11}")
+    width = 28 if args.network_shapes else 14
+    print(f"{'workload':<{width}} {'device ms':>10} {'dev min':>9} {'wall ms':>9} {'rate(dev)':>11} {'rate(wall)':>11}")
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     results = []
     with torch.no_grad():
-        for workload, (unit, work), op in workloads(args.device):
+        cases = network_shapes(args.device) if args.network_shapes else workloads(args.device)
+        for workload, (unit, work), op in cases:
             for _ in range(5):
                 op()
             sync()
@@ -129,7 +159,7 @@ def main():
             }
             results.append(row)
             suffix = "GFLOP/s" if unit == "gflops" else "GB/s"
-            print(f"{workload:<14} {row['median_ms']:>10.4f} {row['min_ms']:>9.4f} {row['wall_median_ms']:>9.4f} "
+            print(f"{workload:<{width}} {row['median_ms']:>10.4f} {row['min_ms']:>9.4f} {row['wall_median_ms']:>9.4f} "
                   f"{row[unit]:>11.1f} {row[unit + '_wall']:>11.1f} {suffix}")
     if args.json:
         with open(args.json, "w") as f:
