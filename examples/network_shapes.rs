@@ -1,11 +1,15 @@
 //! conv2d on layer shapes of ResNet-18 and -50, MobileNetV2 and Inception-v3 (batch 1), beyond the standard benchmark
 //! workloads: the entry point each takes on the default adapter and its median time from submit
-//! to completion (15 runs after 2 warm-ups). Weights are constant; only the speed is of interest.
+//! to completion (15 runs after 2 warm-ups), and on GPUs how many chunks of input channels it is
+//! split into. Weights are constant; only the speed is of interest.
 //!
 //! `cargo run --release --example network_shapes`
 
 use std::time::Instant;
-use wgcnn::{conv2d, conv2d_kernel, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Padding};
+use wgcnn::{
+    conv2d, conv2d_channel_chunks, conv2d_kernel, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor,
+    Padding,
+};
 
 /// In channels, out channels, height = width, kernel, stride, groups.
 const SHAPES: [(usize, usize, usize, usize, usize, usize); 23] = [
@@ -67,9 +71,12 @@ fn main() -> wgcnn::Result<()> {
         let median = samples[samples.len() / 2];
         let [_, _, out_height, out_width] = geometry.output_shape();
         let macs = out_channels * out_height * out_width * in_channels / groups * kernel * kernel;
+        let kernel_name = match conv2d_channel_chunks(&gpu, &geometry) {
+            1 => conv2d_kernel(&gpu, &geometry).to_string(),
+            chunks => format!("{} x{chunks}", conv2d_kernel(&gpu, &geometry)),
+        };
         println!(
-            "{in_channels:>4} -> {out_channels:<4} {size:>3}x{size:<3} k{kernel} s{stride} groups {groups:<4} {:<24} {median:>8.3} ms {:>7.1} GFLOP/s",
-            conv2d_kernel(&gpu, &geometry),
+            "{in_channels:>4} -> {out_channels:<4} {size:>3}x{size:<3} k{kernel} s{stride} groups {groups:<4} {kernel_name:<31} {median:>8.3} ms {:>7.1} GFLOP/s",
             2.0 * macs as f64 / median / 1e6
         );
     }

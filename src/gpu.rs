@@ -38,7 +38,16 @@ pub struct GpuOptions {
     pub max_workgroups_per_dimension: Option<u32>,
     /// Fill every op's output with NaN before the kernel runs, so unwritten elements show.
     pub poison_outputs: bool,
+    /// How many outputs a convolution split over its input channels may reach: conv2d cuts the
+    /// input channels into up to 64 chunks while chunks x outputs stays within this
+    /// (`src/ops/conv2d/channel_split.rs`). `None`: 2^20 on GPUs, 0 (never
+    /// split) on software adapters. Tests raise it to exercise the split there; 0 turns it off.
+    pub channel_split_outputs: Option<usize>,
 }
+
+/// The outputs a channel split aims for on a GPU (`GpuOptions::channel_split_outputs`): enough
+/// invocations to fill a large GPU with the window kernels' 128-output tiles.
+const CHANNEL_SPLIT_OUTPUTS: usize = 1 << 20;
 
 /// What ran: the adapter's name, backend, device type and driver.
 #[derive(Debug, Clone)]
@@ -75,6 +84,7 @@ pub(crate) struct GpuInner {
     /// A software adapter (lavapipe, llvmpipe): kernels that tune their grid for it ask this.
     pub cpu_adapter: bool,
     pub int64_loads: bool,
+    pub channel_split_outputs: usize,
     pub max_binding_bytes: u64,
     /// Workgroups along x before a dispatch wraps into y.
     pub grid_width: u32,
@@ -236,6 +246,11 @@ impl Gpu {
                 subgroups,
                 cpu_adapter,
                 int64_loads,
+                channel_split_outputs: options.channel_split_outputs.unwrap_or(if cpu_adapter {
+                    0
+                } else {
+                    CHANNEL_SPLIT_OUTPUTS
+                }),
                 max_binding_bytes,
                 grid_width,
                 poison: AtomicBool::new(options.poison_outputs),
@@ -268,6 +283,12 @@ impl Gpu {
     /// (lavapipe has them; GL llvmpipe does not), where loading 4 floats as two u64s is faster.
     pub fn has_int64_loads(&self) -> bool {
         self.inner.int64_loads
+    }
+
+    /// How many outputs a convolution split over its input channels may reach (see
+    /// [`GpuOptions::channel_split_outputs`]; 0: no split).
+    pub fn channel_split_outputs(&self) -> usize {
+        self.inner.channel_split_outputs
     }
 
     /// The device's limits (adapter maximums; wgcnn requests all of them).

@@ -50,7 +50,9 @@ pub use ops::batch_norm::{
     RunningStats, RunningUpdate,
 };
 pub use ops::concat::{concat_channels, concat_channels_shape};
-pub use ops::conv2d::{conv2d, conv2d_kernel, Conv2dGeometry, Conv2dOptions};
+pub use ops::conv2d::{
+    conv2d, conv2d_channel_chunks, conv2d_kernel, Conv2dGeometry, Conv2dOptions,
+};
 pub use ops::pool2d::{
     avg_pool2d, max_pool2d, max_pool2d_with_indices, AvgPool2dOptions, MaxPool2dOptions,
     Pool2dGeometry, PoolIndices,

@@ -15,11 +15,13 @@ use wgcnn::{
 const ABS: f32 = 2e-5;
 const REL: f32 = 1e-5;
 
-/// A GPU whose storage bindings are capped at 64 KiB, outputs NaN-poisoned.
+/// A GPU whose storage bindings are capped at 64 KiB, outputs NaN-poisoned, conv2d's channel
+/// split off (the tests assert kernels; the split has its own binding test in conv2d_split.rs).
 fn gpu_with_64_kib_bindings() -> Gpu {
     gpu_with(GpuOptions {
         max_storage_binding_bytes: Some(64 << 10),
         poison_outputs: true,
+        channel_split_outputs: Some(0),
         ..Default::default()
     })
 }

@@ -4,12 +4,13 @@
 //! channel counts that leave partial tiles, partial row blocks, groups, batches, activations,
 //! widths from one vec4 up, 1x1 planes that end inside a tile. Each adapter runs every case,
 //! through whichever kernel it takes there, and the tests assert which (1x1 kernels with at most
-//! 16 channels a group take the narrow window kernel). Outputs are
+//! 16 channels a group take the narrow window kernel), with conv2d's channel split off (GPUs
+//! would split some shapes: `tests/conv2d_split.rs`). Outputs are
 //! NaN-poisoned, so unwritten elements fail.
 
 mod common;
 
-use common::{assert_conv_matches, gpu, random};
+use common::{assert_conv_matches, gpu_unsplit, random};
 use wgcnn::random::Rng;
 use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Padding};
 
@@ -73,7 +74,7 @@ fn wide_kernel(kernel: usize, stride: usize) -> &'static str {
 }
 
 fn check(case: &Case, rng: &mut Rng) -> &'static str {
-    let gpu = gpu();
+    let gpu = gpu_unsplit();
     let options = Conv2dOptions {
         stride: [case.stride, case.stride],
         padding: case.padding,
@@ -106,7 +107,7 @@ fn check(case: &Case, rng: &mut Rng) -> &'static str {
 
 #[test]
 fn window_kernels_match_reference() {
-    let gpu = gpu();
+    let gpu = gpu_unsplit();
     let mut rng = Rng::new(0x3A3A);
     let paddings = [
         Padding::Zero,
@@ -196,7 +197,7 @@ fn window_kernels_match_reference() {
 /// The cases for the wide kernels (and on adapters with subgroups for the window kernels).
 #[test]
 fn wide_kernels_match_reference() {
-    let gpu = gpu();
+    let gpu = gpu_unsplit();
     let mut rng = Rng::new(0x71DE);
     #[rustfmt::skip]
     let shapes = [
@@ -251,7 +252,7 @@ fn wide_kernels_match_reference() {
 /// across channel tiles.
 #[test]
 fn padded_rows_match_reference() {
-    let gpu = gpu();
+    let gpu = gpu_unsplit();
     let mut rng = Rng::new(0x9AD);
     #[rustfmt::skip]
     let shapes: [Shape; 11] = [
@@ -316,7 +317,7 @@ fn other_shapes_take_the_general_kernels() {
 /// subgroup kernel takes them.
 #[test]
 fn strided_1x1_matches_reference() {
-    let gpu = gpu();
+    let gpu = gpu_unsplit();
     let mut rng = Rng::new(0x5B5);
     #[rustfmt::skip]
     let cases = [

@@ -3,7 +3,9 @@
 
 use super::activation::Activation;
 use super::batching::{batch_chunks, check_fits};
-use super::conv2d::{Conv2dGeometry, SUBGROUP_MIN_CHANNELS};
+use super::conv2d::{
+    conv2d, conv2d_channel_chunks, Conv2dGeometry, Conv2dOptions, SUBGROUP_MIN_CHANNELS,
+};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
@@ -233,7 +235,9 @@ pub fn linear_shapes(
 }
 
 /// A fully connected layer, `out[n, k] = bias[k] + sum_c weight[k, c] * input[n, c]`, run as the
-/// projection GEMM. Output has the input's rank: `[N, K]` or `[N, K, 1, 1]`.
+/// projection GEMM (on GPUs, a layer with few outputs as conv2d's channel split: an `[N, C]`
+/// matrix is an `[N, C, 1, 1]` batch of images). Output has the input's rank: `[N, K]` or
+/// `[N, K, 1, 1]`.
 pub fn linear(
     input: &Tensor,
     weight: &Tensor,
@@ -247,6 +251,19 @@ pub fn linear(
     }
     let (rows, in_features, out_features, output_shape) =
         linear_shapes(input.shape(), weight.shape(), bias.map(|b| b.len()))?;
+    let image_shape = [rows, in_features, 1, 1];
+    let kernel_shape = [out_features, in_features, 1, 1];
+    let options = Conv2dOptions {
+        activation,
+        ..Default::default()
+    };
+    let as_conv =
+        Conv2dGeometry::new(&image_shape, &kernel_shape, bias.map(|b| b.len()), &options)?;
+    if conv2d_channel_chunks(gpu, &as_conv) > 1 {
+        let images = input.reshape(&image_shape)?;
+        let output = conv2d(&images, &weight.reshape(&kernel_shape)?, bias, &options)?;
+        return output.reshape(&output_shape);
+    }
     let geometry = ProjectionGeometry::linear(rows, in_features, out_features);
     record_projection(input, weight, bias, &geometry, activation, &output_shape)
 }

@@ -13,6 +13,17 @@ pub fn gpu() -> Gpu {
     })
 }
 
+/// The test Gpu with conv2d's channel split off (it is off by default on software adapters
+/// only), for tests that assert which kernel a shape takes: a split convolution runs a grouped
+/// one (`tests/conv2d_split.rs`).
+pub fn gpu_unsplit() -> Gpu {
+    gpu_with(GpuOptions {
+        poison_outputs: true,
+        channel_split_outputs: Some(0),
+        ..Default::default()
+    })
+}
+
 pub fn gpu_with(options: GpuOptions) -> Gpu {
     match Gpu::with_options(options) {
         Ok(gpu) => gpu,

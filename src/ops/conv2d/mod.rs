@@ -5,9 +5,11 @@
 //! `shaders/conv2d_depthwise.wgsl` (rows that are not whole vec4s padded first,
 //! `padded_rows.rs`); everything else to the general kernels of
 //! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`; strided 1x1 convolutions without
-//! subgroups gather their input first (`subsample.rs`). Batches larger than one storage
+//! subgroups gather their input first (`subsample.rs`). On GPUs a convolution with few outputs
+//! is split over its input channels first (`channel_split.rs`). Batches larger than one storage
 //! binding are split along N inside the op.
 
+mod channel_split;
 mod geometry;
 mod padded_rows;
 mod subsample;
@@ -232,9 +234,13 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
 /// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups and
 /// `conv2d_wide*` without (see `window.rs`), `projection*` for other plain 1x1 convolutions,
 /// `conv2d_subgroup`, `conv2d` or `conv2d_single_channel` otherwise. A strided 1x1 convolution
-/// without subgroups reports the kernel its gathered input takes (`subsample.rs`).
+/// without subgroups reports the kernel its gathered input takes (`subsample.rs`), and one
+/// split over its input channels the kernel of its grouped convolution (`channel_split.rs`).
 pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
-    if subsample::applies(gpu, geometry) {
+    let chunks = channel_split::chunks(gpu, geometry);
+    if chunks > 1 {
+        conv2d_kernel(gpu, &channel_split::grouped(geometry, chunks))
+    } else if subsample::applies(gpu, geometry) {
         conv2d_kernel(gpu, &subsample::dense(geometry))
     } else if let Some(window) = window::kernel(gpu, geometry) {
         window.kernel.entry_point
@@ -243,6 +249,12 @@ pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
     } else {
         general_variant(gpu, geometry).kernel.entry_point
     }
+}
+
+/// How many chunks [`conv2d`] cuts this convolution's input channels into on `gpu` (1: none;
+/// see [`GpuOptions::channel_split_outputs`](crate::GpuOptions::channel_split_outputs)).
+pub fn conv2d_channel_chunks(gpu: &Gpu, geometry: &Conv2dGeometry) -> usize {
+    channel_split::chunks(gpu, geometry)
 }
 
 /// 2-D convolution with PyTorch semantics. Records the work; nothing is read back.
@@ -259,6 +271,10 @@ pub fn conv2d(
     }
     let bias_len = bias.map(|b| b.len());
     let geometry = Conv2dGeometry::new(input.shape(), weight.shape(), bias_len, options)?;
+    let chunks = channel_split::chunks(gpu, &geometry);
+    if chunks > 1 {
+        return channel_split::record(input, weight, bias, options, &geometry, chunks);
+    }
     if subsample::applies(gpu, &geometry) {
         return subsample::record(input, weight, bias, options, &geometry);
     }
