@@ -8,11 +8,10 @@
 
 mod common;
 
-use common::{assert_close, assert_conv_matches, gpu_with, random};
+use common::{assert_conv_matches, assert_linear_matches, gpu_with, random};
 use wgcnn::random::Rng;
 use wgcnn::{
-    conv2d_channel_chunks, linear, reference, Activation, Conv2dGeometry, Conv2dOptions, Gpu,
-    GpuOptions, Padding,
+    conv2d_channel_chunks, Activation, Conv2dGeometry, Conv2dOptions, Gpu, GpuOptions, Padding,
 };
 
 fn gpu_splitting(outputs: usize) -> Gpu {
@@ -210,21 +209,6 @@ fn linear_layers_split_too() {
         let input = random(&mut rng, &[rows, in_features], 1.0);
         let weight = random(&mut rng, &[out_features, in_features], 0.06);
         let bias = random(&mut rng, &[out_features], 1.0);
-        let expected = reference::linear(&input, &weight, Some(&bias), activation).unwrap();
-        let output = linear(
-            &input.upload(&gpu).unwrap(),
-            &weight.upload(&gpu).unwrap(),
-            Some(&bias.upload(&gpu).unwrap()),
-            activation,
-        )
-        .unwrap();
-        assert_eq!(output.shape(), expected.shape(), "{context}");
-        assert_close(
-            &output.to_vec().unwrap(),
-            expected.data(),
-            2e-5,
-            1e-5,
-            &context,
-        );
+        assert_linear_matches(&gpu, &input, &weight, Some(&bias), activation, &context);
     }
 }

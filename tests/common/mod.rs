@@ -105,6 +105,12 @@ pub fn assert_conv_matches(
         options,
     )
     .unwrap();
+    assert_output_matches(&output, &expected, context);
+    expected
+}
+
+/// Asserts an op's GPU output has the reference's shape and values (2e-5 + 1e-5 relative).
+fn assert_output_matches(output: &wgcnn::Tensor, expected: &HostTensor, context: &str) {
     assert_eq!(output.shape(), expected.shape(), "{context}");
     assert_close(
         &output.to_vec().unwrap(),
@@ -113,5 +119,26 @@ pub fn assert_conv_matches(
         1e-5,
         context,
     );
+}
+
+/// Runs `wgcnn::linear` on `gpu` and asserts it matches the CPU reference; returns the reference.
+pub fn assert_linear_matches(
+    gpu: &Gpu,
+    input: &HostTensor,
+    weight: &HostTensor,
+    bias: Option<&HostTensor>,
+    activation: wgcnn::Activation,
+    context: &str,
+) -> HostTensor {
+    let expected = wgcnn::reference::linear(input, weight, bias, activation).unwrap();
+    let bias = bias.map(|b| b.upload(gpu).unwrap());
+    let output = wgcnn::linear(
+        &input.upload(gpu).unwrap(),
+        &weight.upload(gpu).unwrap(),
+        bias.as_ref(),
+        activation,
+    )
+    .unwrap();
+    assert_output_matches(&output, &expected, context);
     expected
 }
