@@ -61,11 +61,11 @@ fn split_convolutions_match_reference() {
                 activation: Activation::Relu,
                 ..case([2, 64, 9, 11], 24, 3, 0).options
             },
-            ..case([2, 64, 9, 11], 24, 3, 4)
+            ..case([2, 64, 9, 11], 24, 3, 32)
         },
         Case {
             bias: false,
-            ..case([1, 192, 7, 7], 32, 5, 8)
+            ..case([1, 192, 7, 7], 32, 5, 64)
         },
         Case {
             options: Conv2dOptions {
@@ -80,16 +80,18 @@ fn split_convolutions_match_reference() {
                 padding: Padding::Symmetric([1, 1]),
                 ..Default::default()
             },
-            ..case([1, 128, 14, 14], 40, 3, 8)
+            ..case([1, 128, 14, 14], 40, 3, 64)
         },
         case([2, 96, 5, 5], 13, 1, 4),
+        // One input channel a chunk (conv5x5_incep's kind of layer).
+        case([2, 16, 12, 12], 32, 5, 16),
         Case {
             options: Conv2dOptions {
                 dilation: [2, 2],
                 padding: Padding::Symmetric([2, 2]),
                 ..Default::default()
             },
-            ..case([1, 32, 10, 10], 16, 3, 2)
+            ..case([1, 32, 10, 10], 16, 3, 16)
         },
         Case {
             options: Conv2dOptions {
@@ -97,7 +99,7 @@ fn split_convolutions_match_reference() {
                 activation: Activation::Relu6,
                 ..Default::default()
             },
-            ..case([1, 48, 8, 13], 16, 3, 2)
+            ..case([1, 48, 8, 13], 16, 3, 16)
         },
     ];
     // The same on a Gpu whose grids wrap into 2-D past 3 workgroups along x.
@@ -141,7 +143,7 @@ fn the_split_stays_within_its_limits() {
         (9_504, 2),
         (19_007, 2),
         (19_008, 4),
-        (1 << 30, 4),
+        (1 << 30, 32),
     ] {
         let gpu = gpu_splitting(limit);
         assert_eq!(
@@ -160,11 +162,17 @@ fn the_split_stays_within_its_limits() {
             ..case([2, 64, 9, 11], 24, 3, 1)
         },
         case([2, 63, 9, 11], 24, 3, 1),
-        case([2, 16, 9, 11], 24, 3, 1),
+        // 1x1 with 16 channels: a chunk of 8 would have fewer than 16 taps.
+        case([2, 16, 9, 11], 24, 1, 1),
     ];
     for case in &unsplit {
         let context = format!("input {:?} {:?}", case.input, case.options);
-        let weight = [case.out_channels, case.input[1] / case.options.groups, 3, 3];
+        let weight = [
+            case.out_channels,
+            case.input[1] / case.options.groups,
+            case.kernel,
+            case.kernel,
+        ];
         let geometry = Conv2dGeometry::new(&case.input, &weight, None, &case.options).unwrap();
         assert_eq!(conv2d_channel_chunks(&gpu, &geometry), 1, "{context}");
     }
@@ -180,7 +188,7 @@ fn the_split_stays_within_its_limits() {
     let expected = if default.adapter_info().device_type == "Cpu" {
         1
     } else {
-        4
+        32
     };
     assert_eq!(conv2d_channel_chunks(&default, &geometry), expected);
 }

@@ -6,7 +6,7 @@
 //! whose group s is chunk s's partial sum; `sum_chunks` adds the S partial sums, the bias and
 //! the activation (`shaders/conv2d_split.wgsl`, one invocation per float each). All three record
 //! into the same submission. On the H200 (BENCHMARKS.md) 512->512 3x3 at 7x7 went from 1.49 to
-//! 0.19 ms, conv5x5_naive from 1.37 to 0.29, a 512->1000 linear layer from 0.61 to 0.11.
+//! 0.19 ms, conv5x5_naive from 1.37 to 0.13, a 512->1000 linear layer from 0.61 to 0.11.
 //! Software adapters never split: their few threads are kept busy by one grid already, and the
 //! split measured 1.1-2.5x slower on lavapipe and llvmpipe (conv1x1_incep 0.65-0.82 -> 1.8-2.1
 //! ms, 512->512 3x3 at 7x7 33-34 -> 49-77 on lavapipe). `GpuOptions::channel_split_outputs` sets
@@ -38,27 +38,31 @@ struct ChannelSplitParams {
 const WORKGROUP_SIZE: usize = 64;
 const SPLIT_WEIGHTS: Kernel = Kernel::new(Shader::Conv2dSplit, "split_weights");
 const SUM_CHUNKS: Kernel = Kernel::new(Shader::Conv2dSplit, "sum_chunks");
-/// The fewest input channels a chunk keeps.
-const MIN_CHUNK_CHANNELS: usize = 16;
+/// The fewest taps (input channels x kernel height x kernel width) a chunk keeps: 16 channels of
+/// a 1x1 kernel, 2 of a 3x3, 1 of a 5x5. On the H200, against 16 channels a chunk whatever the
+/// kernel: conv5x5_incep 0.17 -> 0.09 ms (16 chunks, none before), conv5x5_naive 0.27-0.29 ->
+/// 0.13 (32 chunks of 6 channels, 8 before), 1x1 layers unchanged.
+const MIN_CHUNK_TAPS: usize = 16;
 /// The most chunks.
 const MAX_CHUNKS: usize = 64;
 
 /// How many chunks `g`'s input channels are cut into (1: no split). Ungrouped convolutions
 /// only; the count is the largest power of two that divides the input channels, leaves each
-/// chunk at least `MIN_CHUNK_CHANNELS`, and keeps chunks x outputs (N x K x H_out x W_out)
+/// chunk at least `MIN_CHUNK_TAPS` taps, and keeps chunks x outputs (N x K x H_out x W_out)
 /// within the Gpu's `channel_split_outputs` (0 on software adapters: never) and the partial
 /// sums within one storage binding.
 pub(super) fn chunks(gpu: &Gpu, g: &Conv2dGeometry) -> usize {
     let outputs = g.batch * g.out_channels * g.out_height * g.out_width;
     let binding_floats = (gpu.max_storage_binding_bytes() / 4) as usize;
     let limit = gpu.channel_split_outputs().min(binding_floats);
-    let weight_fits = g.out_channels * g.in_channels * g.kernel[0] * g.kernel[1] <= binding_floats;
+    let taps = g.kernel[0] * g.kernel[1];
+    let weight_fits = g.out_channels * g.in_channels * taps <= binding_floats;
     let mut chunks = 1;
     while g.groups == 1
         && weight_fits
         && chunks * 2 <= MAX_CHUNKS
         && g.in_channels.is_multiple_of(chunks * 2)
-        && g.in_channels / (chunks * 2) >= MIN_CHUNK_CHANNELS
+        && g.in_channels / (chunks * 2) * taps >= MIN_CHUNK_TAPS
         && outputs * chunks * 2 <= limit
     {
         chunks *= 2;
