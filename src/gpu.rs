@@ -40,8 +40,8 @@ pub struct GpuOptions {
     pub poison_outputs: bool,
     /// How many outputs a convolution split over its input channels may reach: conv2d cuts the
     /// input channels into up to 64 chunks while chunks x outputs stays within this
-    /// (`src/ops/conv2d/channel_split.rs`). `None`: 2^20 on GPUs, 0 (never
-    /// split) on software adapters. Tests raise it to exercise the split there; 0 turns it off.
+    /// (`src/ops/conv2d/channel_split.rs`). `None`: 2^20 on GPUs, 0 (never split) on software
+    /// adapters. Tests raise it to exercise the split there; 0 turns it off.
     pub channel_split_outputs: Option<usize>,
 }
 
