@@ -42,7 +42,9 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const TILES_PER_WORKGROUP: u32 = 16u; // `SUBGROUP.tiles_per_workgroup` in src/ops/conv2d/mod.rs
+// Tiles a workgroup holds, the entry point's `@workgroup_size`: set per adapter by the pipeline
+// (`SUBGROUP.tiles_per_workgroup` in src/ops/conv2d/mod.rs: 16 on CPU adapters, 64 on GPUs).
+override TILES_PER_WORKGROUP: u32 = 16u;
 const CHANNEL_TILE: u32 = 32u;
 const COLUMN_TILE: u32 = 4u;
 const TAP_CHUNK: u32 = 8u;
@@ -139,7 +141,7 @@ fn store_tile(tile: mat4x4<f32>, channel_start: u32, last_channel: u32, row_base
     }
 }
 
-@compute @workgroup_size(16)
+@compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_subgroup(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                    @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let block_index = workgroup.x + workgroup.y * groups_launched.x;

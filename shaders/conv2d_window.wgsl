@@ -7,9 +7,10 @@
 // tiles a group, zeros past the group's channels), so the 32 channels of one tap are 8 vec4s;
 // bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes 4 consecutive output columns x 32 output channels
-// (eight 4x4 matrices; `conv2d_window1_narrow`: 8 columns x 16 channels); a workgroup covers 16 such tiles of one output plane (small workgroups
+// (eight 4x4 matrices; `conv2d_window1_narrow`: 8 columns x 16 channels); a workgroup covers
+// TILES_PER_WORKGROUP such tiles of one output plane (16 on CPU adapters: small workgroups
 // split small convolutions evenly over llvmpipe's threads: conv5x5_incep is 224 tiles, which
-// 64-tile workgroups dealt out 128/96 to two cores; 1.36 -> 1.30 ms). Tiles start at
+// 64-tile workgroups dealt out 128/96 to two cores; 1.36 -> 1.30 ms; 64 on GPUs). Tiles start at
 // column `column_origin` (pad_left % 4, minus 4 when that is not 0), so each tile's input
 // window starts on a vec4 boundary: one kernel row costs 2-4 vec4 loads and the taps are
 // swizzles of them. Lane l of each subgroup loads the 4 weights of channels
@@ -49,7 +50,10 @@ struct Conv2dParams {
     column_tiles: u32,
 }
 
-const TILES_PER_WORKGROUP: u32 = 16u; // the convolution entry points (`WINDOW` in window.rs)
+// Tiles a workgroup holds, every entry point's `@workgroup_size`: set per adapter by the pipeline
+// (`Tiling::per_workgroup` in window.rs: 16, and 8 for conv2d_window1_narrow, on CPU adapters; 64
+// on GPUs, whole warps and waves).
+override TILES_PER_WORKGROUP: u32 = 16u;
 const CHANNEL_TILE: u32 = 32u;
 
 var<immediate> params: Conv2dParams;
@@ -370,7 +374,7 @@ fn plane_index(at: Place, c: u32) -> u32 {
 // Every lane runs the loops (subgroupBroadcast needs the whole subgroup); the bounds are
 // uniform. One iteration covers one input channel: all 9 (or 25) taps, so the accumulators'
 // per-iteration bookkeeping on llvmpipe is amortised over 9 (25) taps.
-@compute @workgroup_size(16)
+@compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -386,7 +390,7 @@ fn conv2d_window3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
     store_tile(t, at);
 }
 
-@compute @workgroup_size(16)
+@compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -404,7 +408,7 @@ fn conv2d_window5(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_work
     store_tile(t, at);
 }
 
-@compute @workgroup_size(16)
+@compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -421,7 +425,7 @@ fn conv2d_window3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
 }
 
 // One iteration per kernel row (7 taps).
-@compute @workgroup_size(16)
+@compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -439,7 +443,7 @@ fn conv2d_window7_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
 // conv1x1_proj 7.1 -> 5.8 ms on lavapipe). With no padding and H*W a multiple of 4 every
 // tile's 4 columns are inside the plane (tiles past the end repeat the last), so the loads
 // need no bounds.
-@compute @workgroup_size(16)
+@compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                   @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
     let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, subgroup_lane);
@@ -521,14 +525,14 @@ fn accumulate_narrow(t: Tile, w: vec4<f32>, left: vec4<f32>, right: vec4<f32>) -
 
 // 1x1 kernels with at most 16 output channels a group (conv1x1_incep: 192 -> 16), where a
 // 32-channel tile would be half empty: 8 columns x 16 channels an invocation, 8 invocations a
-// workgroup (`NARROW` in window.rs; on lavapipe conv1x1_incep's kernel took 0.40 ms so, 0.64 in
+// workgroup on CPU adapters (`NARROW` in window.rs; on lavapipe conv1x1_incep's kernel took 0.40 ms so, 0.64 in
 // conv2d_window1, 0.73 with 16-invocation workgroups). Eight input channels an iteration: lanes
 // load 4 weight vec4s (two taps each) and 2 input vec4s per channel. A tile that ends past the
 // plane reads its right half from the plane's last vec4 and stores only its columns inside.
-@compute @workgroup_size(8)
+@compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window1_narrow(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                          @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {
-    let at = place_tile(workgroup.x + workgroup.y * groups_launched.x, lane, 8u, 16u, 8u);
+    let at = place_tile(workgroup.x + workgroup.y * groups_launched.x, lane, 8u, 16u, TILES_PER_WORKGROUP);
     let step = at.weight_step;
     var weight_index = at.weight_index + (subgroup_lane % 8u / 4u) * step + subgroup_lane % 4u;
     let plane = params.in_width / 4u;

@@ -54,12 +54,21 @@ impl Gpu {
                 source: wgpu::ShaderSource::Wgsl(kernel.shader.source().into()),
             })
         });
+        let tiles = [("TILES_PER_WORKGROUP", f64::from(kernel.tiles_per_workgroup))];
+        let constants: &[(&str, f64)] = if kernel.tiles_per_workgroup == 0 {
+            &[]
+        } else {
+            &tiles
+        };
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry_point),
             layout: None,
             module,
             entry_point: Some(kernel.entry_point),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
             cache: None,
         });
         drop(modules);

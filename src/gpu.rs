@@ -43,6 +43,12 @@ pub struct GpuOptions {
     /// (`src/ops/conv2d/channel_split.rs`). `None`: 2^20 on GPUs, 0 (never split) on software
     /// adapters. Tests raise it to exercise the split there; 0 turns it off.
     pub channel_split_outputs: Option<usize>,
+    /// Whether the subgroup convolution kernels (`conv2d_window*`, `conv2d_subgroup`) put 64
+    /// tiles in a workgroup, whole warps and waves, instead of 16 (8 for
+    /// `conv2d_window1_narrow`), which deal small convolutions out evenly to a CPU adapter's few
+    /// threads. `None`: on GPUs, not on software adapters. Tests set it to run the GPU layout
+    /// on a software adapter.
+    pub large_workgroups: Option<bool>,
 }
 
 /// The outputs a channel split aims for on a GPU (`GpuOptions::channel_split_outputs`): enough
@@ -85,6 +91,7 @@ pub(crate) struct GpuInner {
     pub cpu_adapter: bool,
     pub int64_loads: bool,
     pub channel_split_outputs: usize,
+    pub large_workgroups: bool,
     pub max_binding_bytes: u64,
     /// Workgroups along x before a dispatch wraps into y.
     pub grid_width: u32,
@@ -251,6 +258,7 @@ impl Gpu {
                 } else {
                     CHANNEL_SPLIT_OUTPUTS
                 }),
+                large_workgroups: options.large_workgroups.unwrap_or(!cpu_adapter),
                 max_binding_bytes,
                 grid_width,
                 poison: AtomicBool::new(options.poison_outputs),
@@ -289,6 +297,12 @@ impl Gpu {
     /// [`GpuOptions::channel_split_outputs`]; 0: no split).
     pub fn channel_split_outputs(&self) -> usize {
         self.inner.channel_split_outputs
+    }
+
+    /// Whether the subgroup convolution kernels use 64-tile workgroups (see
+    /// [`GpuOptions::large_workgroups`]).
+    pub(crate) fn large_workgroups(&self) -> bool {
+        self.inner.large_workgroups
     }
 
     /// The device's limits (adapter maximums; wgcnn requests all of them).

@@ -60,11 +60,15 @@ impl Shader {
     }
 }
 
-/// A compute entry point: the pipeline-cache key.
+/// A compute entry point, and the value of its `TILES_PER_WORKGROUP` override where it has one:
+/// the pipeline-cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Kernel {
     pub shader: Shader,
     pub entry_point: &'static str,
+    /// The `TILES_PER_WORKGROUP` pipeline constant (the entry point's `@workgroup_size`); 0 for
+    /// entry points without that override.
+    pub tiles_per_workgroup: u32,
 }
 
 impl Kernel {
@@ -72,6 +76,15 @@ impl Kernel {
         Kernel {
             shader,
             entry_point,
+            tiles_per_workgroup: 0,
+        }
+    }
+
+    /// The same entry point compiled with `TILES_PER_WORKGROUP = tiles`.
+    pub(crate) const fn with_tiles(self, tiles: usize) -> Self {
+        Kernel {
+            tiles_per_workgroup: tiles as u32,
+            ..self
         }
     }
 }

@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{assert_close, assert_conv_matches, gpu, random};
+use common::{assert_close, assert_conv_matches, gpu, gpu_with, random};
 use wgcnn::random::Rng;
 use wgcnn::{
     conv2d, conv2d_kernel, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions,
-    HostTensor, Padding,
+    GpuOptions, HostTensor, Padding,
 };
 
 /// |gpu - reference| <= ABS + REL * |reference|; outputs are O(1) (weights scaled 1/sqrt(fan_in)).
@@ -251,8 +251,14 @@ fn linear_equals_reference_and_the_1x1_conv() {
 #[test]
 fn channel_counts_that_cross_tile_boundaries() {
     // 70 output channels: two full 32-channel tiles and a tail (subgroup kernels), eight full
-    // 8-channel tiles and a tail (portable kernels); groups of 20 and 35 channels as well.
+    // 8-channel tiles and a tail (portable kernels); groups of 20 and 35 channels as well. Also
+    // in GPUs' 64-tile workgroups (`GpuOptions::large_workgroups`) on every adapter.
     let gpu = gpu();
+    let large = gpu_with(GpuOptions {
+        poison_outputs: true,
+        large_workgroups: Some(true),
+        ..Default::default()
+    });
     let mut rng = Rng::new(31);
     for (input_shape, weight_shape, groups) in [
         ([2, 9, 11, 13], [70, 9, 3, 3], 1),
@@ -278,6 +284,15 @@ fn channel_counts_that_cross_tile_boundaries() {
         let bias = random(&mut rng, &[weight_shape[0]], 0.1);
         let context = format!("{weight_shape:?} groups {groups}");
         assert_conv_matches(&gpu, &input, &weight, Some(&bias), &options, &context);
+        let large_context = format!("{context}, 64-tile workgroups");
+        assert_conv_matches(
+            &large,
+            &input,
+            &weight,
+            Some(&bias),
+            &options,
+            &large_context,
+        );
         let geometry =
             Conv2dGeometry::new(&input_shape, &weight_shape, Some(weight_shape[0]), &options)
                 .unwrap();

@@ -10,9 +10,9 @@
 
 mod common;
 
-use common::{assert_conv_matches, gpu_unsplit, random};
+use common::{assert_conv_matches, gpu_unsplit, gpu_with, random};
 use wgcnn::random::Rng;
-use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Padding};
+use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, GpuOptions, Padding};
 
 #[derive(Debug)]
 struct Case {
@@ -73,8 +73,16 @@ fn wide_kernel(kernel: usize, stride: usize) -> &'static str {
     }
 }
 
+/// Runs `case` in both workgroup layouts (CPU adapters' 16- and 8-tile workgroups, GPUs' 64:
+/// `GpuOptions::large_workgroups`) against the CPU reference; returns the kernel it takes.
 fn check(case: &Case, rng: &mut Rng) -> &'static str {
     let gpu = gpu_unsplit();
+    let large = gpu_with(GpuOptions {
+        poison_outputs: true,
+        channel_split_outputs: Some(0),
+        large_workgroups: Some(true),
+        ..Default::default()
+    });
     let options = Conv2dOptions {
         stride: [case.stride, case.stride],
         padding: case.padding,
@@ -95,6 +103,8 @@ fn check(case: &Case, rng: &mut Rng) -> &'static str {
     let bias = case.bias.then(|| random(rng, &[case.out_channels], 1.0));
     let context = format!("input {input_shape:?} weight {weight_shape:?} {options:?}");
     assert_conv_matches(&gpu, &input, &weight, bias.as_ref(), &options, &context);
+    let context = format!("{context}, 64-tile workgroups");
+    assert_conv_matches(&large, &input, &weight, bias.as_ref(), &options, &context);
     let geometry = Conv2dGeometry::new(
         &input_shape,
         &weight_shape,

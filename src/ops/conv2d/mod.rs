@@ -126,14 +126,20 @@ const PORTABLE: Variant = Variant {
     tiles_per_workgroup: 16,
     stacks_planes: false,
 };
+/// 16 tiles a workgroup on CPU adapters; 64 on GPUs (`SUBGROUP_LARGE`, whole warps and waves).
 const SUBGROUP: Variant = Variant {
-    kernel: Kernel::new(Shader::Conv2dSubgroup, "conv2d_subgroup"),
+    kernel: Kernel::new(Shader::Conv2dSubgroup, "conv2d_subgroup").with_tiles(16),
     channel_tile: 32,
     column_tile: 4,
     row_tile: 1,
     aligned_windows: false,
     tiles_per_workgroup: 16,
     stacks_planes: false,
+};
+const SUBGROUP_LARGE: Variant = Variant {
+    kernel: SUBGROUP.kernel.with_tiles(64),
+    tiles_per_workgroup: 64,
+    ..SUBGROUP
 };
 const SINGLE_CHANNEL: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2d, "conv2d_single_channel"),
@@ -200,7 +206,11 @@ impl Variant {
 fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
     let out_per_group = g.out_channels / g.groups;
     if gpu.has_subgroups() && out_per_group >= SUBGROUP_MIN_CHANNELS {
-        &SUBGROUP
+        if gpu.large_workgroups() {
+            &SUBGROUP_LARGE
+        } else {
+            &SUBGROUP
+        }
     } else if out_per_group < 4 {
         let depthwise3x3 = g.in_channels == g.groups && g.kernel == [3, 3] && g.dilation == [1, 1];
         let variant = match g.stride {

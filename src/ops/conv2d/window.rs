@@ -49,7 +49,11 @@ struct Tiling {
     stacks_channel_tiles: bool,
 }
 
-/// The subgroup kernels: 4 columns x 32 channels, 16 tiles a workgroup.
+/// The window kernels' tiles a workgroup on GPUs (`GpuOptions::large_workgroups`), for both
+/// tilings below: whole warps and waves, where 16 (or 8) would leave half (or three quarters) of
+/// a 32-lane warp idle.
+const LARGE_WORKGROUP_TILES: usize = 64;
+/// The subgroup kernels: 4 columns x 32 channels, 16 tiles a workgroup on CPU adapters.
 const WINDOW: Tiling = Tiling {
     rows: 1,
     columns: 4,
@@ -58,7 +62,7 @@ const WINDOW: Tiling = Tiling {
     stacks_channel_tiles: false,
 };
 /// conv2d_window1_narrow (1x1, at most 16 output channels a group): 8 columns x 16 channels,
-/// 8 tiles a workgroup.
+/// 8 tiles a workgroup on CPU adapters.
 const NARROW: Tiling = Tiling {
     rows: 1,
     columns: 8,
@@ -157,7 +161,21 @@ const PADDED_PLANE_MIN_WIDE: usize = 64;
 /// `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels, where a padded image fits a binding; other such
 /// inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
-    let window = |entry_point, tiling| (Kernel::new(Shader::Conv2dWindow, entry_point), tiling);
+    let window = |entry_point, tiling: Tiling| {
+        let per_workgroup = if gpu.large_workgroups() {
+            LARGE_WORKGROUP_TILES
+        } else {
+            tiling.per_workgroup
+        };
+        let kernel = Kernel::new(Shader::Conv2dWindow, entry_point).with_tiles(per_workgroup);
+        (
+            kernel,
+            Tiling {
+                per_workgroup,
+                ..tiling
+            },
+        )
+    };
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
     let unpadded = g.pads == Pads::default();
     let narrow = g.out_channels / g.groups <= NARROW.channels;
