@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{compare, random_conv, time_forward};
+use common::{compare, max_difference, random_conv, time_forward};
 use std::time::Instant;
 use wgcnn::random::Rng;
 use wgcnn::{
@@ -78,11 +78,7 @@ fn main() -> Result<()> {
     let submissions = gpu.submission_count() - before;
     let ms = time_forward(&gpu, &mut inception, &input, runs)?;
     let expected = inception.forward_reference(&host)?;
-    let max_error = output
-        .iter()
-        .zip(expected.data())
-        .map(|(a, e)| (a - e).abs())
-        .fold(0f32, f32::max);
+    let max_error = max_difference(&output, &expected);
     println!(
         "forward: output {:?}, {submissions} submission (first call {first_ms:.1} ms with \
          pipeline compilation, then {ms:.3} ms median), max |GPU - CPU reference| = {max_error:.2e}",

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{compare, random_conv, time_forward};
+use common::{compare, max_difference, random_conv, time_forward};
 use wgcnn::random::Rng;
 use wgcnn::{
     conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Gpu, HostTensor, Layer, Padding,
@@ -99,11 +99,7 @@ fn main() -> Result<()> {
     let submissions = gpu.submission_count() - before;
     let ms = time_forward(&gpu, &mut block, &block_input, runs)?;
     let expected = block.forward_reference(&block_host)?;
-    let max_error = output
-        .iter()
-        .zip(expected.data())
-        .map(|(a, e)| (a - e).abs())
-        .fold(0f32, f32::max);
+    let max_error = max_difference(&output, &expected);
     println!(
         "forward: output {:?}, {submissions} submission, {ms:.3} ms median, \
          max |GPU - CPU reference| = {max_error:.2e}",

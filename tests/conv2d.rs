@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{assert_close, assert_conv_matches, gpu, gpu_with, random};
+use common::{assert_close, assert_conv_matches, gpu, gpu_large_workgroups, random};
 use wgcnn::random::Rng;
 use wgcnn::{
     conv2d, conv2d_kernel, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions,
-    GpuOptions, HostTensor, Padding,
+    HostTensor, Padding,
 };
 
 /// |gpu - reference| <= ABS + REL * |reference|; outputs are O(1) (weights scaled 1/sqrt(fan_in)).
@@ -254,11 +254,7 @@ fn channel_counts_that_cross_tile_boundaries() {
     // 8-channel tiles and a tail (portable kernels); groups of 20 and 35 channels as well. Also
     // in GPUs' 64-tile workgroups (`GpuOptions::large_workgroups`) on every adapter.
     let gpu = gpu();
-    let large = gpu_with(GpuOptions {
-        poison_outputs: true,
-        large_workgroups: Some(true),
-        ..Default::default()
-    });
+    let large = gpu_large_workgroups();
     let mut rng = Rng::new(31);
     for (input_shape, weight_shape, groups) in [
         ([2, 9, 11, 13], [70, 9, 3, 3], 1),

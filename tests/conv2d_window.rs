@@ -10,9 +10,9 @@
 
 mod common;
 
-use common::{assert_conv_matches, gpu_unsplit, gpu_with, random};
+use common::{assert_conv_matches, gpu_large_workgroups, gpu_unsplit, random};
 use wgcnn::random::Rng;
-use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, GpuOptions, Padding};
+use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Padding};
 
 #[derive(Debug)]
 struct Case {
@@ -77,12 +77,7 @@ fn wide_kernel(kernel: usize, stride: usize) -> &'static str {
 /// `GpuOptions::large_workgroups`) against the CPU reference; returns the kernel it takes.
 fn check(case: &Case, rng: &mut Rng) -> &'static str {
     let gpu = gpu_unsplit();
-    let large = gpu_with(GpuOptions {
-        poison_outputs: true,
-        channel_split_outputs: Some(0),
-        large_workgroups: Some(true),
-        ..Default::default()
-    });
+    let large = gpu_large_workgroups();
     let options = Conv2dOptions {
         stride: [case.stride, case.stride],
         padding: case.padding,

@@ -1,5 +1,6 @@
 //! Helpers shared by the `inception` and `mobilenet` examples: a convolution layer with random
-//! weights, and the median time of a model's forward pass.
+//! weights, the median time of a model's forward pass, and its largest difference from the CPU
+//! reference.
 
 use std::time::Instant;
 use wgcnn::random::Rng;
@@ -63,4 +64,13 @@ pub fn compare(
         a_ms / b_ms
     );
     Ok(())
+}
+
+/// The largest |GPU - CPU reference| over a forward pass's output.
+pub fn max_difference(output: &[f32], expected: &HostTensor) -> f32 {
+    output
+        .iter()
+        .zip(expected.data())
+        .map(|(a, e)| (a - e).abs())
+        .fold(0f32, f32::max)
 }

@@ -24,6 +24,17 @@ pub fn gpu_unsplit() -> Gpu {
     })
 }
 
+/// `gpu_unsplit` with GPUs' 64-tile workgroups (`GpuOptions::large_workgroups`) on any adapter,
+/// so a software adapter runs the layout GPUs take.
+pub fn gpu_large_workgroups() -> Gpu {
+    gpu_with(GpuOptions {
+        poison_outputs: true,
+        channel_split_outputs: Some(0),
+        large_workgroups: Some(true),
+        ..Default::default()
+    })
+}
+
 pub fn gpu_with(options: GpuOptions) -> Gpu {
     match Gpu::with_options(options) {
         Ok(gpu) => gpu,

@@ -126,7 +126,12 @@ const PORTABLE: Variant = Variant {
     tiles_per_workgroup: 16,
     stacks_planes: false,
 };
-/// 16 tiles a workgroup on CPU adapters; 64 on GPUs (`SUBGROUP_LARGE`, whole warps and waves).
+/// Tiles a workgroup of the subgroup kernels (`conv2d_subgroup`, and the window kernels in
+/// `window.rs`) holds on GPUs (`GpuOptions::large_workgroups`): whole warps and waves, where the
+/// 16 (8) that suit a CPU adapter would leave half (three quarters) of a 32-lane warp idle.
+pub(super) const LARGE_WORKGROUP_TILES: usize = 64;
+
+/// 16 tiles a workgroup on CPU adapters; `LARGE_WORKGROUP_TILES` on GPUs (`SUBGROUP_LARGE`).
 const SUBGROUP: Variant = Variant {
     kernel: Kernel::new(Shader::Conv2dSubgroup, "conv2d_subgroup").with_tiles(16),
     channel_tile: 32,
@@ -137,8 +142,8 @@ const SUBGROUP: Variant = Variant {
     stacks_planes: false,
 };
 const SUBGROUP_LARGE: Variant = Variant {
-    kernel: SUBGROUP.kernel.with_tiles(64),
-    tiles_per_workgroup: 64,
+    kernel: SUBGROUP.kernel.with_tiles(LARGE_WORKGROUP_TILES),
+    tiles_per_workgroup: LARGE_WORKGROUP_TILES,
     ..SUBGROUP
 };
 const SINGLE_CHANNEL: Variant = Variant {

@@ -17,7 +17,7 @@
 //! with the portable kernel, ~15.5 ms). See BENCHMARKS.md.
 
 use super::padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
-use super::{Conv2dGeometry, Conv2dParams, SUBGROUP_MIN_CHANNELS};
+use super::{Conv2dGeometry, Conv2dParams, LARGE_WORKGROUP_TILES, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
@@ -49,10 +49,6 @@ struct Tiling {
     stacks_channel_tiles: bool,
 }
 
-/// The window kernels' tiles a workgroup on GPUs (`GpuOptions::large_workgroups`), for both
-/// tilings below: whole warps and waves, where 16 (or 8) would leave half (or three quarters) of
-/// a 32-lane warp idle.
-const LARGE_WORKGROUP_TILES: usize = 64;
 /// The subgroup kernels: 4 columns x 32 channels, 16 tiles a workgroup on CPU adapters.
 const WINDOW: Tiling = Tiling {
     rows: 1,
