@@ -529,6 +529,7 @@ fn accumulate_narrow(t: Tile, w: vec4<f32>, left: vec4<f32>, right: vec4<f32>) -
 // conv2d_window1, 0.73 with 16-invocation workgroups). Eight input channels an iteration: lanes
 // load 4 weight vec4s (two taps each) and 2 input vec4s per channel. A tile that ends past the
 // plane reads its right half from the plane's last vec4 and stores only its columns inside.
+// CPU adapters with 64-bit integers run its twin in conv2d_window_int64.wgsl where it applies.
 @compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window1_narrow(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                          @builtin(local_invocation_index) lane: u32, @builtin(subgroup_invocation_id) subgroup_lane: u32) {

@@ -49,6 +49,11 @@ pub struct GpuOptions {
     /// threads. `None`: on GPUs, not on software adapters. Tests set it to run the GPU layout
     /// on a software adapter.
     pub large_workgroups: Option<bool>,
+    /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl) run where the
+    /// adapter has 64-bit integers: they read floats in pairs, which halves the cost of a load
+    /// on a CPU adapter. `None`: on software adapters only. Tests turn it off to run the kernels
+    /// they replace there.
+    pub int64_loads: Option<bool>,
 }
 
 /// The outputs a channel split aims for on a GPU (`GpuOptions::channel_split_outputs`): enough
@@ -192,10 +197,12 @@ impl Gpu {
         // Subgroup kernels assume subgroups of at least 8 invocations (lavapipe: 8, GPUs: 32-64).
         let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP)
             && raw_info.subgroup_min_size >= 8;
-        // The `_int64` kernels read 4 floats as two u64s: llvmpipe loads storage values component
-        // by component, so that halves their loads' cost there; on a real GPU it buys nothing.
+        // The `_int64` kernels read floats in pairs, as u64s: llvmpipe loads storage values
+        // component by component, so that halves their loads' cost there; on a real GPU it buys
+        // nothing.
         let cpu_adapter = raw_info.device_type == wgpu::DeviceType::Cpu;
-        let int64_loads = cpu_adapter && adapter.features().contains(wgpu::Features::SHADER_INT64);
+        let int64_loads = options.int64_loads.unwrap_or(cpu_adapter)
+            && adapter.features().contains(wgpu::Features::SHADER_INT64);
         // Every kernel takes its parameters as immediates (push constants; GL emulates them).
         if !adapter.features().contains(wgpu::Features::IMMEDIATES)
             || adapter.limits().max_immediate_size < MIN_IMMEDIATE_BYTES
@@ -287,8 +294,9 @@ impl Gpu {
         self.inner.subgroups
     }
 
-    /// Whether the `_int64` kernels run here: a CPU adapter with 64-bit integers in shaders
-    /// (lavapipe has them; GL llvmpipe does not), where loading 4 floats as two u64s is faster.
+    /// Whether the `_int64` kernels run here: by default a CPU adapter with 64-bit integers in
+    /// shaders (lavapipe has them; GL llvmpipe does not), where loading floats in pairs as u64s is
+    /// faster (`GpuOptions::int64_loads`).
     pub fn has_int64_loads(&self) -> bool {
         self.inner.int64_loads
     }

@@ -1,6 +1,8 @@
 //! conv2d: the GPU dispatch (options and shape validation are in `geometry.rs`). The common
 //! kernels (1x1, 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2) go to `shaders/conv2d_window.wgsl`
-//! where subgroups exist, and to `shaders/conv2d_wide.wgsl` where they do not (`window.rs`);
+//! where subgroups exist (narrow 1x1 ones on CPU adapters with 64-bit integers to
+//! `shaders/conv2d_window_int64.wgsl`), and to `shaders/conv2d_wide.wgsl` where they do not
+//! (`window.rs`);
 //! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 at stride 1 and 2 to
 //! `shaders/conv2d_depthwise.wgsl` (rows that are not whole vec4s padded first,
 //! `padded_rows.rs`); everything else to the general kernels of

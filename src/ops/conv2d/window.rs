@@ -10,7 +10,11 @@
 //! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
 //! output channels (8 x 16 for 1x1 kernels with at most 16 channels a group: conv1x1_incep 0.72
 //! -> 0.50 ms) and shares weights across the subgroup (conv3x3_r18 on Vulkan lavapipe: 22
-//! ms with the general subgroup kernel, 12 ms). Without subgroups (GL),
+//! ms with the general subgroup kernel, 12 ms). On CPU adapters with 64-bit integers
+//! (`Gpu::has_int64_loads`) that narrow 1x1 kernel has a twin, `shaders/conv2d_window_int64.wgsl`,
+//! which reads 8 floats a load and the weight as given, with no packing dispatch, where the
+//! input channels a group and the plane are multiples of 8 (conv1x1_incep on lavapipe: 0.65-0.70
+//! of the time, in alternating runs). Without subgroups (GL),
 //! `shaders/conv2d_wide.wgsl` (the same kernels): every lane loads its own operands, so the
 //! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
 //! 3x3 at stride 1 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
@@ -99,13 +103,15 @@ impl WindowKernel {
     /// How the weights are repacked for this kernel, and to how many channels per group: in
     /// tiles of the channels one invocation (the wide kernels: 4 or 8) or one subgroup (the
     /// window kernels: 32) computes, each tile's weights one contiguous run (conv2d_pack.wgsl).
-    fn packing(&self, g: &Conv2dGeometry) -> (Kernel, usize) {
+    /// `None`: the kernel reads the weight as given (`conv2d_window1_narrow_int64`).
+    fn packing(&self, g: &Conv2dGeometry) -> Option<(Kernel, usize)> {
         let out_per_group = g.out_channels / g.groups;
-        match (self.kernel.shader, self.tiling.channels) {
+        Some(match (self.kernel.shader, self.tiling.channels) {
+            (Shader::Conv2dWindowInt64, _) => return None,
             (Shader::Conv2dWide, 4) => (PACK_QUADS, out_per_group.next_multiple_of(4)),
             (Shader::Conv2dWide, _) => (PACK_OCTETS, out_per_group.next_multiple_of(8)),
             _ => (PACK, out_per_group.next_multiple_of(PACKED_CHANNEL_TILE)),
-        }
+        })
     }
 }
 
@@ -157,13 +163,13 @@ const PADDED_PLANE_MIN_WIDE: usize = 64;
 /// `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels, where a padded image fits a binding; other such
 /// inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
-    let window = |entry_point, tiling: Tiling| {
+    let window_in = |shader, entry_point, tiling: Tiling| {
         let per_workgroup = if gpu.large_workgroups() {
             LARGE_WORKGROUP_TILES
         } else {
             tiling.per_workgroup
         };
-        let kernel = Kernel::new(Shader::Conv2dWindow, entry_point).with_tiles(per_workgroup);
+        let kernel = Kernel::new(shader, entry_point).with_tiles(per_workgroup);
         (
             kernel,
             Tiling {
@@ -172,10 +178,21 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
             },
         )
     };
+    let window = |entry_point, tiling| window_in(Shader::Conv2dWindow, entry_point, tiling);
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
     let unpadded = g.pads == Pads::default();
     let narrow = g.out_channels / g.groups <= NARROW.channels;
+    // conv2d_window_int64.wgsl reads the input and the weight rows 8 floats at a time.
+    let octets = (g.in_channels / g.groups).is_multiple_of(8)
+        && (g.in_height * g.in_width).is_multiple_of(8);
     let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
+        ([1, 1], [1, 1], true) if unpadded && narrow && octets && gpu.has_int64_loads() => {
+            window_in(
+                Shader::Conv2dWindowInt64,
+                "conv2d_window1_narrow_int64",
+                NARROW,
+            )
+        }
         ([1, 1], [1, 1], true) if unpadded && narrow => window("conv2d_window1_narrow", NARROW),
         ([1, 1], [1, 1], true) if unpadded => window("conv2d_window1", WINDOW),
         ([3, 3], [1, 1], true) => window("conv2d_window3", WINDOW),
@@ -256,11 +273,16 @@ pub(crate) fn record(
     let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
     let grid = Grid::new(window.tiling, g);
     let channel_tiles_per_group = (g.out_channels / g.groups).div_ceil(PACKED_CHANNEL_TILE);
-    let (pack, packed_channels_per_group) = window.packing(g);
-    let packed_len = g.groups * taps * packed_channels_per_group;
-    check_fits(gpu, "conv2d packed weight", packed_len)?;
+    // The repacked weight (conv2d_window_int64 reads the weight as given).
+    let packing = match window.packing(g) {
+        Some((pack, channels_per_group)) => {
+            let len = g.groups * taps * channels_per_group;
+            check_fits(gpu, "conv2d packed weight", len)?;
+            Some((pack, channels_per_group, Tensor::output(gpu, &[len])?))
+        }
+        None => None,
+    };
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
-    let packed = Tensor::output(gpu, &[packed_len])?;
     let largest_chunk = chunks.iter().map(|&(_, images)| images).max().unwrap_or(1);
     let padded_rows = if window.padded_rows {
         Some(PaddedRows::new(gpu, &unpadded, largest_chunk)?)
@@ -274,11 +296,14 @@ pub(crate) fn record(
         column_tiles: grid.column_tiles as u32,
         ..Conv2dParams::new(g, images, bias.is_some(), activation)
     };
-    // pack_weights*: groups x channel quads x blocks of 64 taps (see the shader).
-    let pack_groups =
-        (g.groups * taps.div_ceil(WORKGROUP_SIZE) * packed_channels_per_group / 4) as u32;
-    let views = [weight.view(), packed.view()];
-    gpu.dispatch(pack, &params_for(g.batch), &views, pack_groups)?;
+    if let Some((pack, channels_per_group, packed)) = &packing {
+        // pack_weights*: groups x channel quads x blocks of 64 taps (see the shader).
+        let pack_groups =
+            (g.groups * taps.div_ceil(WORKGROUP_SIZE) * channels_per_group / 4) as u32;
+        let views = [weight.view(), packed.view()];
+        gpu.dispatch(*pack, &params_for(g.batch), &views, pack_groups)?;
+    }
+    let weights = packing.as_ref().map_or(weight, |(_, _, packed)| packed);
 
     let bias_view = bias.unwrap_or(weight);
     for (first_image, images) in chunks {
@@ -296,7 +321,7 @@ pub(crate) fn record(
             ..params_for(images)
         };
         let workgroups = images * grid.workgroups_per_image;
-        let views = [input_view, packed.view(), bias_view.view(), output_view];
+        let views = [input_view, weights.view(), bias_view.view(), output_view];
         gpu.dispatch(window.kernel, &params, &views, workgroups as u32)?;
     }
     Ok(output)
