@@ -9,7 +9,7 @@
 // plane, and after one barrier the plane's first lane folds the partial results in lane order.
 // NaN: a NaN in the window makes the result NaN (PyTorch); the test is on the bits.
 
-// Mirrors `Pool2dParams` in src/ops/pool2d.rs field for field (as in pool2d.wgsl).
+// Mirrors `Pool2dParams` in src/ops/pool2d/mod.rs field for field (as in pool2d.wgsl).
 struct Pool2dParams {
     planes: u32, // images x channels in this dispatch
     in_height: u32,

@@ -12,7 +12,7 @@
 // NaN: a NaN in the window makes the result NaN (PyTorch); the test is on the bits, so no
 // fast-math assumption can drop it.
 
-// Mirrors `Pool2dParams` in src/ops/pool2d.rs field for field.
+// Mirrors `Pool2dParams` in src/ops/pool2d/mod.rs field for field.
 struct Pool2dParams {
     planes: u32, // images x channels in this dispatch
     in_height: u32,
@@ -242,8 +242,8 @@ fn average_divisor(tile: RowTile) -> vec4<u32> {
 @group(0) @binding(1) var<storage, read> input_vectors: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> output_vectors: array<vec4<f32>>;
 
-const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in pool2d.rs)
-const VECTOR_ROWS: u32 = 4u;  // output rows per invocation (`VECTOR_ROWS` in pool2d.rs)
+const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in src/ops/pool2d/mod.rs)
+const VECTOR_ROWS: u32 = 4u;  // output rows per invocation (`VECTOR_ROWS` in src/ops/pool2d/mod.rs)
 
 // One output row's tiles first_tile and first_tile + 1 (windows from input column 8 * tile):
 // the vec4 index of that column in the plane's first row, the first output vec4, the rows.

@@ -12,7 +12,7 @@
 // cover, one vec4<u64>, and writes its 4 outputs as two u64s (stores go component by
 // component on llvmpipe too).
 
-// Mirrors `Pool2dParams` in src/ops/pool2d.rs field for field (as pool2d.wgsl does).
+// Mirrors `Pool2dParams` in src/ops/pool2d/mod.rs field for field (as pool2d.wgsl does).
 struct Pool2dParams {
     planes: u32, // images x channels in this dispatch
     in_height: u32,
@@ -36,8 +36,8 @@ struct Pool2dParams {
 
 const WORKGROUP_SIZE: u32 = 64u;
 const COLUMN_TILE: u32 = 4u;
-const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in pool2d.rs)
-const VECTOR_ROWS: u32 = 8u;  // output rows per invocation (`INT64_VECTOR_ROWS` in pool2d.rs)
+const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in src/ops/pool2d/mod.rs)
+const VECTOR_ROWS: u32 = 8u;  // output rows per invocation (`INT64_VECTOR_ROWS` in src/ops/pool2d/mod.rs)
 
 var<immediate> params: Pool2dParams;
 @group(0) @binding(1) var<storage, read> input_octets: array<vec4<u64>>;    // [N, C, H, W], 8 floats each
