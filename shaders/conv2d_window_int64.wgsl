@@ -106,7 +106,7 @@ fn taps8(m: mat4x4<f32>, w: array<vec4<f32>, 8>, x: array<vec4<f32>, 8>) -> mat4
         column8(m[3], w, x[0].w, x[1].w, x[2].w, x[3].w, x[4].w, x[5].w, x[6].w, x[7].w));
 }
 
-// `value` of lanes 4h..4h+3 as one vec4 (lane numbers must be constants, hence the switch).
+// `value` of lanes 4h..4h+3 as one vec4 (lane numbers must be constants, hence the branch).
 fn quad(value: f32, h: u32) -> vec4<f32> {
     if (h == 0u) {
         return vec4<f32>(subgroupBroadcast(value, 0u), subgroupBroadcast(value, 1u), subgroupBroadcast(value, 2u),
@@ -116,8 +116,8 @@ fn quad(value: f32, h: u32) -> vec4<f32> {
                      subgroupBroadcast(value, 7u));
 }
 
-// The eight taps of output channels 4q..4q+3 of the tile, as vec4s (`w`: this lane's output
-// channel's eight taps; lane l holds channel l of w for q < 2, 8 + l for q >= 2).
+// The eight taps, as vec4s, of the output channels whose weights lanes 4h..4h+3 hold in `w`
+// (lane l loads output channel l of the tile into `low` and channel 8 + l into `high`).
 fn quad_taps(w: Octet, h: u32) -> array<vec4<f32>, 8> {
     return array<vec4<f32>, 8>(quad(w.low.x, h), quad(w.low.y, h), quad(w.low.z, h), quad(w.low.w, h),
                                quad(w.high.x, h), quad(w.high.y, h), quad(w.high.z, h), quad(w.high.w, h));

@@ -1,9 +1,9 @@
 //! pool2d: max and average pooling with PyTorch semantics (options, validation and output
 //! geometry in `geometry.rs`), the GPU wrappers over `shaders/pool2d.wgsl`
 //! (one invocation per 4 consecutive outputs of a row; 8, read as vec4s, for k3 s2 p1 max and
-//! k2 s2 avg pooling on rows of a multiple of 8, read as vec4<u64>s from
+//! k2 s2 avg pooling on rows of a multiple of 8, read as `vec4<u64>`s from
 //! `shaders/pool2d_int64.wgsl` where [`Gpu::has_int64_loads`]). Adaptive and global pooling live in
-//! [`super::adaptive_pool2d`] and share [`record_pool`]. Batches larger than one storage binding
+//! [`super::adaptive_pool2d`] and share `record_pool`. Batches larger than one storage binding
 //! are split along N inside the op.
 
 mod geometry;
