@@ -1,5 +1,6 @@
 // activation: element-wise relu, relu6 and leaky_relu on a flat float32 tensor of any shape,
-// out of place (input -> output) or in place (data).
+// out of place (input -> output) or in place (data), and the residual sum with an activation
+// (output = activation(input + addend), ResNet's `out += identity; relu(out)`).
 // Layout: row-major float32, seen as vec4 for the bulk and as scalars for the last len % 4
 // elements (the bulk bindings start at aligned offsets, so they need no base).
 // Thread mapping: a workgroup owns 64 x 16 consecutive vec4s and each invocation handles 16 of
@@ -112,5 +113,33 @@ fn activation_tail_in_place(@builtin(workgroup_id) workgroup: vec3<u32>, @builti
     let index = invocation_index(workgroup, groups_launched, lane);
     if (index < params.count) {
         data_scalars[params.base + index] = activate(vec4<f32>(data_scalars[params.base + index])).x;
+    }
+}
+
+// The residual sum: `add_vec4` and `add_tail` are `activation_vec4` and `activation_tail` on
+// input + addend (the addend bound at the same offsets as the input).
+@group(0) @binding(3) var<storage, read> addend_vectors: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn add_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+            @builtin(local_invocation_index) lane: u32) {
+    let first = first_vector(workgroup, groups_launched, lane);
+    for (var i = 0u; i < VECTORS_PER_INVOCATION; i++) {
+        let index = first + i * WORKGROUP_SIZE;
+        if (index < params.count) {
+            output_vectors[index] = activate(input_vectors[index] + addend_vectors[index]);
+        }
+    }
+}
+
+@group(0) @binding(3) var<storage, read> addend_scalars: array<f32>;
+
+@compute @workgroup_size(64)
+fn add_tail(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+            @builtin(local_invocation_index) lane: u32) {
+    let index = invocation_index(workgroup, groups_launched, lane);
+    if (index < params.count) {
+        let sum = input_scalars[params.base + index] + addend_scalars[params.base + index];
+        output_scalars[params.base + index] = activate(vec4<f32>(sum)).x;
     }
 }

@@ -38,7 +38,7 @@ pub use layers::{
 pub use layers::{BatchNorm2d, BatchNorm2dOptions};
 pub use model::{Layer, Sequential, Summary};
 pub use ops::activation::{
-    activate, activate_in_place, leaky_relu, leaky_relu_in_place, relu, relu6, relu6_in_place,
+    activate, activate_in_place, add, leaky_relu, leaky_relu_in_place, relu, relu6, relu6_in_place,
     relu_in_place, Activation,
 };
 pub use ops::adaptive_pool2d::{

@@ -2,14 +2,16 @@
 //! leaky_relu, out of place and in place, on lengths that are not a multiple of the vec4 or the
 //! workgroup, with NaN, -0.0, infinities and subnormals (a subnormal result may come out as a
 //! zero of its sign: WGSL allows flushing); on 2^24 + 3 floats; and past one
-//! storage binding (a lowered binding limit). Outputs are NaN-poisoned before each op.
+//! storage binding (a lowered binding limit). The same for `add` (the residual sum, then each
+//! activation), whose NaNs are compared as NaN, not by payload. Outputs are NaN-poisoned before
+//! each op.
 
 mod common;
 
 use wgcnn::random::Rng;
 use wgcnn::{
-    activate, activate_in_place, reference, Activation, Gpu, GpuOptions, HostTensor, LeakyReLU,
-    ReLU, ReLU6, Tensor,
+    activate, activate_in_place, add, reference, Activation, Error, Gpu, GpuOptions, HostTensor,
+    LeakyReLU, ReLU, ReLU6, Tensor,
 };
 
 const ACTIVATIONS: [Activation; 4] = [
@@ -174,4 +176,92 @@ fn layers_and_empty_tensors() {
     let empty = Tensor::zeros(&gpu, &[0, 3]).unwrap();
     assert!(wgcnn::relu(&empty).unwrap().to_vec().unwrap().is_empty());
     wgcnn::relu_in_place(&empty).unwrap();
+}
+
+/// `add` with every activation (and none) against the reference: bit for bit, except that a NaN
+/// only has to be a NaN (which operand's payload a sum keeps is the hardware's choice).
+fn check_add(gpu: &Gpu, input: &HostTensor, addend: &HostTensor, context: &str) {
+    let canonical = |values: Vec<u32>| -> Vec<u32> {
+        let nan = f32::NAN.to_bits();
+        let is_nan = |v: u32| v & 0x7fff_ffff > 0x7f80_0000;
+        values
+            .into_iter()
+            .map(|v| if is_nan(v) { nan } else { v })
+            .collect()
+    };
+    let (x, y) = (input.upload(gpu).unwrap(), addend.upload(gpu).unwrap());
+    for activation in [Activation::None].into_iter().chain(ACTIVATIONS) {
+        let expected = bits(reference::add(input, addend, activation).unwrap().data());
+        let output = add(&x, &y, activation).unwrap();
+        assert_eq!(output.shape(), input.shape(), "{context} {activation:?}");
+        let actual = bits_allowing_flush(&output.to_vec().unwrap(), &expected);
+        assert_eq!(
+            canonical(actual),
+            canonical(expected),
+            "{context} {activation:?}"
+        );
+    }
+    assert_eq!(
+        bits(&x.to_vec().unwrap()),
+        bits(input.data()),
+        "{context}: input kept"
+    );
+    assert_eq!(
+        bits(&y.to_vec().unwrap()),
+        bits(addend.data()),
+        "{context}: addend kept"
+    );
+}
+
+#[test]
+fn add_is_exact_on_odd_lengths_special_values_and_split_bindings() {
+    let mut rng = Rng::new(24);
+    let gpu = common::gpu();
+    // 4096-byte bindings: chunks of 960 floats (see `activations_split_across_storage_bindings`).
+    let split = common::gpu_with(GpuOptions {
+        max_storage_binding_bytes: Some(4096),
+        poison_outputs: true,
+        ..Default::default()
+    });
+    for len in [1, 3, 4, 5, 63, 65, 257, 4099] {
+        let input = HostTensor::new(&[len], special_input(&mut rng, len)).unwrap();
+        // The addend's specials sit at other positions: NaN + x, inf + -inf, -0 + 0, ...
+        let mut addend_data = special_input(&mut rng, len + 3);
+        addend_data.drain(..3);
+        let addend = HostTensor::new(&[len], addend_data).unwrap();
+        check_add(&gpu, &input, &addend, &format!("len {len}"));
+    }
+    for len in [959, 961, 10_007] {
+        let input = HostTensor::new(&[len], special_input(&mut rng, len)).unwrap();
+        let addend = HostTensor::new(&[len], rng.normals(len, 4.0, 0.0)).unwrap();
+        check_add(&split, &input, &addend, &format!("split len {len}"));
+    }
+    let shape = [2, 3, 13, 7];
+    let input = HostTensor::new(&shape, rng.normals(546, 2.0, 0.0)).unwrap();
+    let addend = HostTensor::new(&shape, rng.normals(546, 2.0, -1.0)).unwrap();
+    check_add(&gpu, &input, &addend, "[2, 3, 13, 7]");
+}
+
+#[test]
+fn add_refuses_other_shapes_and_other_gpus() {
+    let gpu = common::gpu();
+    let x = Tensor::zeros(&gpu, &[2, 3, 4, 5]).unwrap();
+    let transposed = Tensor::zeros(&gpu, &[2, 3, 5, 4]).unwrap();
+    let error = add(&x, &transposed, Activation::Relu).unwrap_err();
+    assert!(
+        matches!(&error, Error::Shape { what, actual, .. } if what == "add addend" && actual == &[2, 3, 5, 4]),
+        "{error}"
+    );
+    assert!(error.to_string().contains("[2, 3, 4, 5]"), "{error}");
+    let other = common::gpu();
+    let elsewhere = Tensor::zeros(&other, &[2, 3, 4, 5]).unwrap();
+    let error = add(&x, &elsewhere, Activation::None).unwrap_err();
+    assert!(matches!(error, Error::DifferentGpu { .. }), "{error}");
+    // No elements: nothing to do, no error.
+    let empty = Tensor::zeros(&gpu, &[0, 3]).unwrap();
+    assert!(add(&empty, &empty, Activation::Relu)
+        .unwrap()
+        .to_vec()
+        .unwrap()
+        .is_empty());
 }

@@ -1,8 +1,9 @@
 //! Activations: the `Activation` choice that conv and projection kernels apply in their
 //! epilogue (the fast path after a conv), and the standalone element-wise kernels
 //! (`shaders/activation.wgsl`, 16 vec4s per invocation) for everything else: relu, relu6 and
-//! leaky_relu on tensors of any shape and length, out of place or in place. Tensors larger than
-//! one storage binding are cut into aligned chunks, one dispatch each.
+//! leaky_relu on tensors of any shape and length, out of place or in place, and [`add`], the
+//! residual sum of two tensors followed by an activation. Tensors larger than one storage
+//! binding are cut into aligned chunks, one dispatch each.
 
 use super::batching::usable_binding_bytes;
 use crate::dispatch::View;
@@ -71,7 +72,25 @@ const VECTORS_PER_INVOCATION: usize = 16;
 /// Applies `activation` to every element of `input` (any shape) into a new tensor.
 pub fn activate(input: &Tensor, activation: Activation) -> Result<Tensor> {
     let output = Tensor::output(input.gpu(), input.shape())?;
-    record_activation(input, Some(&output), activation)?;
+    record_activation(input, None, Some(&output), activation)?;
+    Ok(output)
+}
+
+/// `activation(input + addend)` element-wise into a new tensor, for tensors of the same shape
+/// (any shape): a residual connection, ResNet's `out += identity; out = relu(out)` with
+/// `Activation::Relu` (PyTorch's `torch.add` then the activation; NaN and infinities propagate
+/// as there).
+pub fn add(input: &Tensor, addend: &Tensor, activation: Activation) -> Result<Tensor> {
+    addend.check_gpu(input.gpu(), "add addend")?;
+    if addend.shape() != input.shape() {
+        return Err(Error::Shape {
+            what: "add addend".into(),
+            expected: format!("the input's shape {:?}", input.shape()),
+            actual: addend.shape().to_vec(),
+        });
+    }
+    let output = Tensor::output(input.gpu(), input.shape())?;
+    record_activation(input, Some(addend), Some(&output), activation)?;
     Ok(output)
 }
 
@@ -80,7 +99,7 @@ pub fn activate_in_place(data: &Tensor, activation: Activation) -> Result<()> {
     if activation == Activation::None {
         return Ok(());
     }
-    record_activation(data, None, activation)
+    record_activation(data, None, None, activation)
 }
 
 /// `max(x, 0)` element-wise (PyTorch's `F.relu`; NaN stays NaN).
@@ -113,11 +132,13 @@ pub fn leaky_relu_in_place(data: &Tensor, slope: f32) -> Result<()> {
     activate_in_place(data, Activation::LeakyRelu(slope))
 }
 
-/// Records the element-wise kernel over `input`, writing `output` (or `input` when `None`).
+/// Records the element-wise kernel over `input` (plus `addend`, the same length, when given),
+/// writing `output` (or `input` when `None`; `add` always has an output).
 /// The tensor is cut into chunks that fit one storage binding and start at aligned offsets;
 /// each chunk runs as vec4s, and the last `len % 4` elements run through the scalar entry.
 fn record_activation(
     input: &Tensor,
+    addend: Option<&Tensor>,
     output: Option<&Tensor>,
     activation: Activation,
 ) -> Result<()> {
@@ -135,15 +156,17 @@ fn record_activation(
         });
     }
     let bulk = len / 4 * 4;
-    let (entry_vec4, entry_tail) = match output {
-        Some(_) => ("activation_vec4", "activation_tail"),
-        None => ("activation_vec4_in_place", "activation_tail_in_place"),
+    let (entry_vec4, entry_tail) = match (addend, output) {
+        (Some(_), _) => ("add_vec4", "add_tail"),
+        (None, Some(_)) => ("activation_vec4", "activation_tail"),
+        (None, None) => ("activation_vec4_in_place", "activation_tail_in_place"),
     };
     let mut start = 0;
     while start < bulk {
         let count = chunk.min(bulk - start);
         let mut views = vec![bulk_view(input, start, count)];
         views.extend(output.map(|tensor| bulk_view(tensor, start, count)));
+        views.extend(addend.map(|tensor| bulk_view(tensor, start, count)));
         let params = ActivationParams {
             count: (count / 4) as u32,
             base: 0,
@@ -163,6 +186,7 @@ fn record_activation(
         let (input_view, base) = input.view_range(bulk, len - bulk);
         let mut views = vec![input_view];
         views.extend(output.map(|tensor| tensor.view_range(bulk, len - bulk).0));
+        views.extend(addend.map(|tensor| tensor.view_range(bulk, len - bulk).0));
         let params = ActivationParams {
             count: (len - bulk) as u32,
             base,

@@ -1,6 +1,8 @@
-//! CPU reference of the standalone activations, element by element in f32. The comparisons are
-//! written so that NaN passes through (PyTorch), and `-0.0` comes out of relu as `0.0`.
+//! CPU reference of the standalone activations and of the residual sum, element by element in
+//! f32 (one rounding, as on the GPU). The comparisons are written so that NaN passes through
+//! (PyTorch), and `-0.0` comes out of relu as `0.0`.
 
+use crate::error::{Error, Result};
 use crate::host::HostTensor;
 use crate::ops::activation::Activation;
 
@@ -41,4 +43,22 @@ pub fn relu6(input: &HostTensor) -> HostTensor {
 /// Reference of [`crate::leaky_relu`].
 pub fn leaky_relu(input: &HostTensor, slope: f32) -> HostTensor {
     activate(input, Activation::LeakyRelu(slope))
+}
+
+/// Reference of [`crate::add`]: `activation(input + addend)` element by element.
+pub fn add(input: &HostTensor, addend: &HostTensor, activation: Activation) -> Result<HostTensor> {
+    if addend.shape() != input.shape() {
+        return Err(Error::Shape {
+            what: "add addend".into(),
+            expected: format!("the input's shape {:?}", input.shape()),
+            actual: addend.shape().to_vec(),
+        });
+    }
+    let data = input
+        .data()
+        .iter()
+        .zip(addend.data())
+        .map(|(&x, &y)| activate_value(activation, x + y))
+        .collect();
+    HostTensor::new(input.shape(), data)
 }

@@ -6,7 +6,7 @@ mod batch_norm;
 mod conv2d;
 mod pool2d;
 
-pub use activation::{activate, activate_value, leaky_relu, relu, relu6};
+pub use activation::{activate, activate_value, add, leaky_relu, relu, relu6};
 pub use batch_norm::{batch_norm_eval, batch_norm_stats, batch_norm_train, BatchNormTrainOutput};
 pub use conv2d::{conv2d, linear};
 pub use pool2d::{
