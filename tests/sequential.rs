@@ -6,45 +6,14 @@
 
 mod common;
 
+use common::{batch_norm_eval, conv, conv3x3};
 use wgcnn::model::concat_channels_reference;
 use wgcnn::random::Rng;
 use wgcnn::{
     concat_channels, Activation, AvgPool2d, AvgPool2dOptions, BatchNorm2d, BatchNorm2dOptions,
     Conv2d, Conv2dOptions, Error, GlobalAvgPool2d, Gpu, HostTensor, Layer, MaxPool2d,
-    MaxPool2dOptions, Padding, ReLU, RunningStats, Sequential,
+    MaxPool2dOptions, Padding, ReLU, Sequential,
 };
-
-fn conv(gpu: &Gpu, rng: &mut Rng, shape: [usize; 4], options: Conv2dOptions) -> Conv2d {
-    let fan_in = (shape[1] * shape[2] * shape[3]) as f32;
-    let weight = common::random(rng, &shape, 1.0 / fan_in.sqrt());
-    let bias = common::random(rng, &[shape[0]], 0.1);
-    Conv2d::new(gpu, &weight, Some(&bias), options).unwrap()
-}
-
-fn conv3x3(gpu: &Gpu, rng: &mut Rng, in_channels: usize, out_channels: usize) -> Conv2d {
-    let options = Conv2dOptions {
-        padding: Padding::Symmetric([1, 1]),
-        ..Default::default()
-    };
-    conv(gpu, rng, [out_channels, in_channels, 3, 3], options)
-}
-
-/// A batch norm in inference mode with random statistics and affine parameters.
-fn batch_norm_eval(gpu: &Gpu, rng: &mut Rng, channels: usize) -> BatchNorm2d {
-    let gamma = HostTensor::new(&[channels], rng.normals(channels, 0.2, 1.0)).unwrap();
-    let beta = common::random(rng, &[channels], 0.1);
-    let mean = common::random(rng, &[channels], 0.1);
-    let var = HostTensor::new(&[channels], rng.normals(channels, 0.1, 1.0)).unwrap();
-    let running = RunningStats {
-        mean: &mean,
-        var: &var,
-    };
-    let options = BatchNorm2dOptions::default();
-    let mut norm =
-        BatchNorm2d::with_parameters(gpu, &gamma, &beta, Some(running), options).unwrap();
-    norm.eval();
-    norm
-}
 
 fn small_cnn(gpu: &Gpu, rng: &mut Rng, input_shape: &[usize]) -> Sequential {
     let classifier = common::random(rng, &[10, 16], 0.25);

@@ -44,6 +44,18 @@ impl Layer {
             }
             Layer::Flatten => "Flatten".into(),
             Layer::Concat(branches) => format!("Concat {} branches", branches.len()),
+            Layer::Residual {
+                shortcut,
+                activation,
+                ..
+            } => {
+                let shortcut = if shortcut.is_empty() {
+                    "identity"
+                } else {
+                    "projection"
+                };
+                format!("Residual ({shortcut}){}", describe_activation(*activation))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `Layer`: one step of a [`Sequential`] model, as an enum of the crate's layer types plus
-//! `Flatten` and `Concat` (branches on one input, concatenated along channels). Each variant
+//! `Flatten`, `Concat` (branches on one input, concatenated along channels) and `Residual`
+//! (a body and a shortcut on one input, summed, then an activation). Each variant
 //! knows its output shape (checked when the model is built), its parameter and
 //! multiply-accumulate counts, and its sliding window for the receptive field.
 
@@ -41,6 +42,14 @@ pub enum Layer {
     /// Branches, each a model built for this layer's input, run on the same input; their
     /// outputs are concatenated along the channels, in order (an Inception module).
     Concat(Vec<Sequential>),
+    /// `activation(body(x) + shortcut(x))`, both models built for this layer's input; an empty
+    /// shortcut is the identity (ResNet's blocks; MobileNetV2's stride-1 blocks without the
+    /// activation). Built by [`Sequential::push_residual`].
+    Residual {
+        body: Sequential,
+        shortcut: Sequential,
+        activation: Activation,
+    },
 }
 
 /// How a layer moves the receptive field: a sliding window, nothing (element-wise), or out of
@@ -105,6 +114,25 @@ impl Layer {
                 let shapes: Vec<&[usize]> = branches.iter().map(|b| b.output_shape()).collect();
                 concat_channels_shape(&shapes)?
             }
+            Layer::Residual { body, shortcut, .. } => {
+                for (what, branch) in [("Residual body", body), ("Residual shortcut", shortcut)] {
+                    if branch.input_shape() != input {
+                        return Err(Error::Shape {
+                            what: what.into(),
+                            expected: format!("a model built for this input, {input:?}"),
+                            actual: branch.input_shape().to_vec(),
+                        });
+                    }
+                }
+                if body.output_shape() != shortcut.output_shape() {
+                    return Err(Error::Shape {
+                        what: "Residual body output".into(),
+                        expected: format!("the shortcut's output {:?}", shortcut.output_shape()),
+                        actual: body.output_shape().to_vec(),
+                    });
+                }
+                body.output_shape().to_vec()
+            }
         })
     }
 
@@ -120,6 +148,7 @@ impl Layer {
                 (layer.weight().len() + layer.bias().map_or(0, Tensor::len)) as u64
             }
             Layer::Concat(branches) => branches.iter().map(Sequential::parameters).sum(),
+            Layer::Residual { body, shortcut, .. } => body.parameters() + shortcut.parameters(),
             _ => 0,
         }
     }
@@ -136,11 +165,13 @@ impl Layer {
                 })
             }
             Layer::Concat(branches) => branches.iter().map(Sequential::macs).sum(),
+            Layer::Residual { body, shortcut, .. } => body.macs() + shortcut.macs(),
             _ => 0,
         }
     }
 
-    /// The layer's window on `input` for the receptive-field arithmetic (not for `Concat`).
+    /// The layer's window on `input` for the receptive-field arithmetic (not for `Concat` and
+    /// `Residual`, whose fields come from their models).
     pub(crate) fn field_step(&self, input: &[usize]) -> FieldStep {
         use crate::receptive_field::Window;
         let window = match self {
@@ -173,7 +204,7 @@ impl Layer {
             Layer::Flatten if input.len() == 4 && input[2] * input[3] != 1 => {
                 return FieldStep::Lost
             }
-            Layer::Concat(_) => return FieldStep::Lost,
+            Layer::Concat(_) | Layer::Residual { .. } => return FieldStep::Lost,
             _ => Window::IDENTITY,
         };
         FieldStep::Window(window)
@@ -214,6 +245,15 @@ impl Layer {
                     .collect::<Result<Vec<Tensor>>>()?;
                 let outputs: Vec<&Tensor> = outputs.iter().collect();
                 crate::ops::concat::concat_channels(&outputs)
+            }
+            Layer::Residual {
+                body,
+                shortcut,
+                activation,
+            } => {
+                let body = body.run(input, false)?;
+                let shortcut = shortcut.run(input, false)?;
+                crate::ops::activation::add(&body, &shortcut, *activation)
             }
         }
     }

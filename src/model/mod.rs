@@ -1,5 +1,6 @@
 //! Networks built from the crate's layers: [`Sequential`] (an ordered list of [`Layer`]s with
-//! branches concatenated along channels, run in one submission), its [`Summary`] (shapes,
+//! branches concatenated along channels and residual blocks, run in one submission), its
+//! [`Summary`] (shapes,
 //! parameters, multiply-accumulates, receptive fields), its CPU reference
 //! ([`Sequential::forward_reference`]) and the empirical receptive-field probe
 //! ([`measure_receptive_fields`]).

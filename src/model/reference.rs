@@ -85,6 +85,15 @@ fn layer_reference(layer: &Layer, input: &HostTensor) -> Result<HostTensor> {
                 .collect::<Result<Vec<HostTensor>>>()?;
             concat_channels_reference(&outputs)
         }
+        Layer::Residual {
+            body,
+            shortcut,
+            activation,
+        } => {
+            let body = body.forward_reference(input)?;
+            let shortcut = shortcut.forward_reference(input)?;
+            reference::add(&body, &shortcut, *activation)
+        }
     }
 }
 

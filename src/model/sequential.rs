@@ -1,10 +1,12 @@
-//! `Sequential`: an ordered list of [`Layer`]s built for one input shape. Every layer's output
-//! shape is worked out as it is pushed, so a mismatch is an [`Error::Layer`] naming the layer
-//! before anything runs. `forward` records every layer into the Gpu's shared encoder: the whole
-//! model runs as one submission when the output is read.
+//! `Sequential`: an ordered list of [`Layer`]s built for one input shape (with branches that are
+//! models of their own: [`Sequential::push_branches`], [`Sequential::push_residual`]). Every
+//! layer's output shape is worked out as it is pushed, so a mismatch is an [`Error::Layer`]
+//! naming the layer before anything runs. `forward` records every layer into the Gpu's shared
+//! encoder: the whole model runs as one submission when the output is read.
 
 use super::layer::Layer;
 use crate::error::{Error, Result};
+use crate::ops::activation::Activation;
 use crate::tensor::Tensor;
 
 /// A model: layers applied in order, each to the previous one's output.
@@ -61,6 +63,34 @@ impl Sequential {
     /// output; the branches' outputs are concatenated along the channels. An error inside a
     /// branch names it as `layer.branch.index` (`"4.2.1"`).
     pub fn push_branches(self, branches: Vec<Vec<Layer>>) -> Result<Sequential> {
+        let built = self.build_branches(branches)?;
+        self.push(Layer::Concat(built))
+    }
+
+    /// Appends a [`Layer::Residual`]: `activation(body(x) + shortcut(x))` on the current output
+    /// `x`, an empty `shortcut` being the identity (ResNet's basic block is a body of conv-BN-
+    /// ReLU-conv-BN, the identity or a strided 1x1 conv-BN as the shortcut, and
+    /// `Activation::Relu`). The body's output must have the shortcut's shape. An error inside
+    /// names the body as branch 0 and the shortcut as branch 1 (`"3.0.2"`).
+    pub fn push_residual(
+        self,
+        body: Vec<Layer>,
+        shortcut: Vec<Layer>,
+        activation: Activation,
+    ) -> Result<Sequential> {
+        let mut built = self.build_branches(vec![body, shortcut])?;
+        let shortcut = built.pop().expect("two branches");
+        let body = built.pop().expect("two branches");
+        self.push(Layer::Residual {
+            body,
+            shortcut,
+            activation,
+        })
+    }
+
+    /// Each list of layers as a model on the current output; an error names the layer inside
+    /// as `layer.branch.index`.
+    fn build_branches(&self, branches: Vec<Vec<Layer>>) -> Result<Vec<Sequential>> {
         let position = self.layers.len();
         let mut built = Vec::with_capacity(branches.len());
         for (branch_index, layers) in branches.into_iter().enumerate() {
@@ -81,7 +111,7 @@ impl Sequential {
                 )?;
             built.push(branch);
         }
-        self.push(Layer::Concat(built))
+        Ok(built)
     }
 
     /// The input shape the model was built for.
@@ -154,6 +184,10 @@ impl Sequential {
                 Layer::BatchNorm2d(norm) => norm.eval(),
                 Layer::Concat(branches) => {
                     branches.iter_mut().for_each(|b| b.set_training(training))
+                }
+                Layer::Residual { body, shortcut, .. } => {
+                    body.set_training(training);
+                    shortcut.set_training(training);
                 }
                 _ => {}
             }

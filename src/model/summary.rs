@@ -87,6 +87,19 @@ fn summarize(
                     .collect();
                 union(&fields)
             }
+            // The sum's field is the larger of the body's and the shortcut's (the identity's
+            // is the input's).
+            Layer::Residual { body, shortcut, .. } => {
+                let fields: Vec<Option<ReceptiveField>> = [body, shortcut]
+                    .iter()
+                    .enumerate()
+                    .map(|(branch, model)| {
+                        let prefix = format!("{index}.{branch}.");
+                        summarize(model, field, &prefix, depth + 1, rows)
+                    })
+                    .collect();
+                union(&fields)
+            }
             _ => match (field, layer.field_step(input_shape)) {
                 (Some(field), FieldStep::Window(window)) => Some(field.then(&window)),
                 _ => None,

@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 use wgcnn::random::Rng;
-use wgcnn::{Gpu, GpuOptions, HostTensor};
+use wgcnn::{
+    BatchNorm2d, BatchNorm2dOptions, Conv2d, Conv2dOptions, Gpu, GpuOptions, HostTensor, Padding,
+    RunningStats,
+};
 
 /// The test Gpu: default adapter (honours WGPU_BACKEND), outputs NaN-poisoned before each op.
 pub fn gpu() -> Gpu {
@@ -152,4 +155,38 @@ pub fn assert_linear_matches(
     .unwrap();
     assert_output_matches(&output, &expected, context);
     expected
+}
+
+/// A conv layer with random weights (scaled by the fan-in) and bias.
+pub fn conv(gpu: &Gpu, rng: &mut Rng, shape: [usize; 4], options: Conv2dOptions) -> Conv2d {
+    let fan_in = (shape[1] * shape[2] * shape[3]) as f32;
+    let weight = random(rng, &shape, 1.0 / fan_in.sqrt());
+    let bias = random(rng, &[shape[0]], 0.1);
+    Conv2d::new(gpu, &weight, Some(&bias), options).unwrap()
+}
+
+/// A 3x3 conv layer with padding 1 (see [`conv`]).
+pub fn conv3x3(gpu: &Gpu, rng: &mut Rng, in_channels: usize, out_channels: usize) -> Conv2d {
+    let options = Conv2dOptions {
+        padding: Padding::Symmetric([1, 1]),
+        ..Default::default()
+    };
+    conv(gpu, rng, [out_channels, in_channels, 3, 3], options)
+}
+
+/// A batch norm in inference mode with random statistics and affine parameters.
+pub fn batch_norm_eval(gpu: &Gpu, rng: &mut Rng, channels: usize) -> BatchNorm2d {
+    let gamma = HostTensor::new(&[channels], rng.normals(channels, 0.2, 1.0)).unwrap();
+    let beta = random(rng, &[channels], 0.1);
+    let mean = random(rng, &[channels], 0.1);
+    let var = HostTensor::new(&[channels], rng.normals(channels, 0.1, 1.0)).unwrap();
+    let running = RunningStats {
+        mean: &mean,
+        var: &var,
+    };
+    let options = BatchNorm2dOptions::default();
+    let mut norm =
+        BatchNorm2d::with_parameters(gpu, &gamma, &beta, Some(running), options).unwrap();
+    norm.eval();
+    norm
 }
