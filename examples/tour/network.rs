@@ -1,6 +1,7 @@
-//! Tour section: a small CNN built with `Sequential` (two conv -> batch norm -> ReLU -> max pool
-//! blocks, global average pool, flatten, linear classifier), its summary, and one forward pass
-//! (one submission) checked against the CPU reference of the whole chain.
+//! Tour section: a small ResNet built with `Sequential` (two conv -> batch norm -> ReLU -> max
+//! pool blocks with a residual block between them, global average pool, flatten, linear
+//! classifier), its summary, and one forward pass (one submission) checked against the CPU
+//! reference of the whole chain.
 
 use crate::Tour;
 use std::cell::RefCell;
@@ -15,13 +16,12 @@ fn random(tour: &mut Tour, shape: &[usize], scale: f32, offset: f32) -> HostTens
     HostTensor::new(shape, values).expect("consistent shape")
 }
 
-/// conv 3x3 -> batch norm (inference mode, trained-looking statistics) -> ReLU -> max pool 2.
-fn block(
+/// conv 3x3 (padding 1) and a batch norm in inference mode with trained-looking statistics.
+fn conv_norm(
     tour: &mut Tour,
-    model: Sequential,
     in_channels: usize,
     out_channels: usize,
-) -> Result<Sequential> {
+) -> Result<(Conv2d, BatchNorm2d)> {
     let fan_in = (in_channels * 9) as f32;
     let weight = random(
         tour,
@@ -49,6 +49,17 @@ fn block(
     let options = BatchNorm2dOptions::default();
     let mut norm = BatchNorm2d::with_parameters(&tour.gpu, &gamma, &beta, Some(running), options)?;
     norm.eval();
+    Ok((conv, norm))
+}
+
+/// conv 3x3 -> batch norm -> ReLU -> max pool 2.
+fn block(
+    tour: &mut Tour,
+    model: Sequential,
+    in_channels: usize,
+    out_channels: usize,
+) -> Result<Sequential> {
+    let (conv, norm) = conv_norm(tour, in_channels, out_channels)?;
     model
         .push(conv)?
         .push(norm)?
@@ -56,10 +67,25 @@ fn block(
         .push(MaxPool2d::new(MaxPool2dOptions::new([2, 2])))
 }
 
+/// ResNet's basic block: relu(conv-BN-ReLU-conv-BN(x) + x).
+fn residual_block(tour: &mut Tour, model: Sequential, channels: usize) -> Result<Sequential> {
+    let (first, first_norm) = conv_norm(tour, channels, channels)?;
+    let (second, second_norm) = conv_norm(tour, channels, channels)?;
+    let body = vec![
+        first.into(),
+        first_norm.into(),
+        ReLU::in_place().into(),
+        second.into(),
+        second_norm.into(),
+    ];
+    model.push_residual(body, vec![], Activation::Relu)
+}
+
 pub fn run(tour: &mut Tour) -> Result<()> {
     let input_shape = [4, 3, 64, 64];
     let model = Sequential::new(&input_shape)?;
     let model = block(tour, model, 3, 32)?;
+    let model = residual_block(tour, model, 32)?;
     let model = block(tour, model, 32, 64)?;
     let classifier = random(tour, &[10, 64], 0.125, 0.0);
     let bias = random(tour, &[10], 0.1, 0.0);
@@ -72,16 +98,16 @@ pub fn run(tour: &mut Tour) -> Result<()> {
             Some(&bias),
             Activation::None,
         )?)?;
-    println!("Small CNN built with Sequential\n{}\n", model.summary());
+    println!("Small ResNet built with Sequential\n{}\n", model.summary());
     let host = random(tour, &input_shape, 1.0, 0.0);
     let input = host.upload(&tour.gpu)?;
     let model = RefCell::new(model);
     let before = tour.gpu.submission_count();
     model.borrow_mut().forward(&input)?.to_vec()?;
     let submissions = tour.gpu.submission_count() - before;
-    println!("one forward pass of the small CNN: {submissions} submission\n");
+    println!("one forward pass of the small ResNet: {submissions} submission\n");
     tour.check(
-        "Sequential: small CNN (11 layers)",
+        "Sequential: small ResNet (12 layers)",
         || model.borrow_mut().forward(&input),
         || model.borrow().forward_reference(&host),
         1e-4,
