@@ -1,7 +1,8 @@
 //! pool2d and activation benches: GPU vs the CPU reference on maxpool3x3s2 (N1 C64 112x112, k3
-//! s2 p1), avgpool2x2s2 (N1 C64 56x56, k2 s2), gap (N1 C512 7x7, global average) and relu
-//! (N1 C64 112x112, also in place). These ops are memory-bound, so throughput is in bytes read +
-//! written once (criterion's "B/s"). `WGCNN_BENCH_SMALL=1` shrinks the spatial sizes for CI.
+//! s2 p1), avgpool2x2s2 (N1 C64 56x56, k2 s2), gap (N1 C512 7x7, global average), relu
+//! (N1 C64 112x112, also in place) and add +ReLU (the residual sum, two such tensors). These
+//! ops are memory-bound, so throughput is in bytes read + written once (criterion's "B/s").
+//! `WGCNN_BENCH_SMALL=1` shrinks the spatial sizes for CI.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -9,8 +10,8 @@ mod common;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use wgcnn::random::Rng;
 use wgcnn::{
-    avg_pool2d, global_avg_pool2d, max_pool2d, reference, relu, relu_in_place, AvgPool2dOptions,
-    MaxPool2dOptions, Pool2dGeometry,
+    add, avg_pool2d, global_avg_pool2d, max_pool2d, reference, relu, relu_in_place, Activation,
+    AvgPool2dOptions, MaxPool2dOptions, Pool2dGeometry,
 };
 
 fn pool_benches(c: &mut Criterion) {
@@ -66,6 +67,16 @@ fn pool_benches(c: &mut Criterion) {
         Ok(x.clone())
     });
     common::bench_cpu(&mut group, "relu", || reference::relu(&input));
+
+    let addend = common::random(&mut rng, input.shape(), 1.0);
+    group.throughput(Throughput::Bytes(input.data().len() as u64 * 12));
+    let y = addend.upload(&gpu).unwrap();
+    common::bench_gpu(&mut group, "add_relu", &gpu, || {
+        add(&x, &y, Activation::Relu)
+    });
+    common::bench_cpu(&mut group, "add_relu", || {
+        reference::add(&input, &addend, Activation::Relu).unwrap()
+    });
     group.finish();
 }
 
