@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{batch_norm_eval, conv, conv3x3};
+use common::{batch_norm_eval, conv, conv3x3, forward_in_one_submission, layer_error};
 use wgcnn::random::Rng;
 use wgcnn::{
     Activation, BatchNorm2d, BatchNorm2dOptions, Conv2dOptions, Error, GlobalAvgPool2d, Gpu, Layer,
@@ -82,12 +82,7 @@ fn small_resnet_matches_reference_in_one_submission() {
     assert_eq!(model.output_shapes()[3], [2, 16, 8, 9]);
     assert_eq!(model.output_shape(), [2, 10]);
     let host = common::random(&mut rng, &input_shape, 1.0);
-    let input = host.upload(&gpu).unwrap();
-    gpu.synchronize().unwrap();
-    let before = gpu.submission_count();
-    let output = model.forward(&input).unwrap().to_vec().unwrap();
-    assert_eq!(gpu.submission_count() - before, 1, "one submission");
-    assert_eq!(input.to_vec().unwrap(), host.data(), "the input is kept");
+    let output = forward_in_one_submission(&gpu, &mut model, &host);
     let expected = model.forward_reference(&host).unwrap();
     common::assert_close(&output, expected.data(), 1e-4, 1e-3, "small ResNet");
 
@@ -169,14 +164,6 @@ fn a_body_that_changes_the_shape_needs_a_matching_shortcut() {
     let gpu = common::gpu();
     let mut rng = Rng::new(73);
     let base = || Sequential::new(&[1, 4, 8, 8]).unwrap();
-    let layer_error = |result: Result<Sequential, Error>| match result {
-        Err(Error::Layer {
-            index,
-            kind,
-            source,
-        }) => (index, kind, *source),
-        other => panic!("expected a layer error, got {other:?}"),
-    };
     // 4 -> 8 channels with the identity: the sum's shapes differ.
     let body = vec![conv3x3(&gpu, &mut rng, 4, 8).into()];
     let (index, kind, source) = layer_error(base().push_residual(body, vec![], Activation::Relu));

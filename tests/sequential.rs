@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{batch_norm_eval, conv, conv3x3};
+use common::{batch_norm_eval, conv, conv3x3, forward_in_one_submission, layer_error};
 use wgcnn::model::concat_channels_reference;
 use wgcnn::random::Rng;
 use wgcnn::{
@@ -50,13 +50,8 @@ fn small_cnn_matches_reference_in_one_submission() {
     let mut model = small_cnn(&gpu, &mut rng, &input_shape);
     assert_eq!(model.output_shape(), [2, 10]);
     let host = common::random(&mut rng, &input_shape, 1.0);
-    let input = host.upload(&gpu).unwrap();
-    gpu.synchronize().unwrap();
-    let before = gpu.submission_count();
-    let output = model.forward(&input).unwrap().to_vec().unwrap();
-    assert_eq!(gpu.submission_count() - before, 1, "one submission");
     // The model's first layer is not in place, and nothing else may touch the caller's input.
-    assert_eq!(input.to_vec().unwrap(), host.data());
+    let output = forward_in_one_submission(&gpu, &mut model, &host);
     let expected = model.forward_reference(&host).unwrap();
     assert_eq!(expected.shape(), [2, 10]);
     common::assert_close(&output, expected.data(), 1e-4, 1e-3, "small CNN");
@@ -138,11 +133,7 @@ fn inception_module_matches_reference_in_one_submission() {
         (parameters + (4 * 25 + 1) * 6 + (16 + 1) * 4) as u64
     );
     let host = common::random(&mut rng, &input_shape, 1.0);
-    let input = host.upload(&gpu).unwrap();
-    gpu.synchronize().unwrap();
-    let before = gpu.submission_count();
-    let output = model.forward(&input).unwrap().to_vec().unwrap();
-    assert_eq!(gpu.submission_count() - before, 1, "one submission");
+    let output = forward_in_one_submission(&gpu, &mut model, &host);
     let expected = model.forward_reference(&host).unwrap();
     common::assert_close(&output, expected.data(), 1e-5, 1e-4, "inception module");
     let summary = model.summary();
@@ -174,18 +165,6 @@ fn concat_channels_places_each_input_in_its_channel_range() {
         Err(Error::Shape { .. })
     ));
     assert!(matches!(concat_channels(&[]), Err(Error::Parameter { .. })));
-}
-
-/// The layer index and kind of a build error.
-fn layer_error(result: Result<Sequential, Error>) -> (String, String, Error) {
-    match result {
-        Err(Error::Layer {
-            index,
-            kind,
-            source,
-        }) => (index, kind, *source),
-        other => panic!("expected a layer error, got {other:?}"),
-    }
 }
 
 #[test]

@@ -136,6 +136,24 @@ impl Layer {
         })
     }
 
+    /// The models inside this layer: a `Concat`'s branches, a `Residual`'s body and shortcut
+    /// (in that order); none for the others.
+    pub fn branches(&self) -> Vec<&Sequential> {
+        match self {
+            Layer::Concat(branches) => branches.iter().collect(),
+            Layer::Residual { body, shortcut, .. } => vec![body, shortcut],
+            _ => Vec::new(),
+        }
+    }
+
+    pub(crate) fn branches_mut(&mut self) -> Vec<&mut Sequential> {
+        match self {
+            Layer::Concat(branches) => branches.iter_mut().collect(),
+            Layer::Residual { body, shortcut, .. } => vec![body, shortcut],
+            _ => Vec::new(),
+        }
+    }
+
     /// Trainable parameters (weights and biases; batch norm's gamma and beta, not its running
     /// statistics), as PyTorch counts them.
     pub fn parameters(&self) -> u64 {
@@ -147,8 +165,11 @@ impl Layer {
             Layer::Linear(layer) => {
                 (layer.weight().len() + layer.bias().map_or(0, Tensor::len)) as u64
             }
-            Layer::Concat(branches) => branches.iter().map(Sequential::parameters).sum(),
-            Layer::Residual { body, shortcut, .. } => body.parameters() + shortcut.parameters(),
+            Layer::Concat(_) | Layer::Residual { .. } => self
+                .branches()
+                .into_iter()
+                .map(Sequential::parameters)
+                .sum(),
             _ => 0,
         }
     }
@@ -164,8 +185,9 @@ impl Layer {
                     ProjectionGeometry::linear(shapes.0, shapes.1, shapes.2).macs()
                 })
             }
-            Layer::Concat(branches) => branches.iter().map(Sequential::macs).sum(),
-            Layer::Residual { body, shortcut, .. } => body.macs() + shortcut.macs(),
+            Layer::Concat(_) | Layer::Residual { .. } => {
+                self.branches().into_iter().map(Sequential::macs).sum()
+            }
             _ => 0,
         }
     }

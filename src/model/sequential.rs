@@ -182,14 +182,10 @@ impl Sequential {
             match layer {
                 Layer::BatchNorm2d(norm) if training => norm.train(),
                 Layer::BatchNorm2d(norm) => norm.eval(),
-                Layer::Concat(branches) => {
-                    branches.iter_mut().for_each(|b| b.set_training(training))
-                }
-                Layer::Residual { body, shortcut, .. } => {
-                    body.set_training(training);
-                    shortcut.set_training(training);
-                }
-                _ => {}
+                _ => layer
+                    .branches_mut()
+                    .into_iter()
+                    .for_each(|branch| branch.set_training(training)),
             }
         }
     }

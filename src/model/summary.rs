@@ -76,22 +76,12 @@ fn summarize(
             receptive_field: None,
         });
         field = match layer {
-            Layer::Concat(branches) => {
-                let fields: Vec<Option<ReceptiveField>> = branches
-                    .iter()
-                    .enumerate()
-                    .map(|(branch, model)| {
-                        let prefix = format!("{index}.{branch}.");
-                        summarize(model, field, &prefix, depth + 1, rows)
-                    })
-                    .collect();
-                union(&fields)
-            }
-            // The sum's field is the larger of the body's and the shortcut's (the identity's
-            // is the input's).
-            Layer::Residual { body, shortcut, .. } => {
-                let fields: Vec<Option<ReceptiveField>> = [body, shortcut]
-                    .iter()
+            // A concatenation's or a sum's field: the largest of its models' (the identity
+            // shortcut's is the input's).
+            Layer::Concat(_) | Layer::Residual { .. } => {
+                let fields: Vec<Option<ReceptiveField>> = layer
+                    .branches()
+                    .into_iter()
                     .enumerate()
                     .map(|(branch, model)| {
                         let prefix = format!("{index}.{branch}.");

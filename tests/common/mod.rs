@@ -4,8 +4,8 @@
 
 use wgcnn::random::Rng;
 use wgcnn::{
-    BatchNorm2d, BatchNorm2dOptions, Conv2d, Conv2dOptions, Gpu, GpuOptions, HostTensor, Padding,
-    RunningStats,
+    BatchNorm2d, BatchNorm2dOptions, Conv2d, Conv2dOptions, Error, Gpu, GpuOptions, HostTensor,
+    Padding, RunningStats, Sequential,
 };
 
 /// The test Gpu: default adapter (honours WGPU_BACKEND), outputs NaN-poisoned before each op.
@@ -189,4 +189,28 @@ pub fn batch_norm_eval(gpu: &Gpu, rng: &mut Rng, channels: usize) -> BatchNorm2d
         BatchNorm2d::with_parameters(gpu, &gamma, &beta, Some(running), options).unwrap();
     norm.eval();
     norm
+}
+
+/// Runs `model` on `host` (uploaded to `gpu`) and reads the output back, asserting that this
+/// took exactly one submission and left the caller's input unchanged.
+pub fn forward_in_one_submission(gpu: &Gpu, model: &mut Sequential, host: &HostTensor) -> Vec<f32> {
+    let input = host.upload(gpu).unwrap();
+    gpu.synchronize().unwrap();
+    let before = gpu.submission_count();
+    let output = model.forward(&input).unwrap().to_vec().unwrap();
+    assert_eq!(gpu.submission_count() - before, 1, "one submission");
+    assert_eq!(input.to_vec().unwrap(), host.data(), "the input is kept");
+    output
+}
+
+/// The layer index and kind of a model build error, and its source.
+pub fn layer_error(result: Result<Sequential, Error>) -> (String, String, Error) {
+    match result {
+        Err(Error::Layer {
+            index,
+            kind,
+            source,
+        }) => (index, kind, *source),
+        other => panic!("expected a layer error, got {other:?}"),
+    }
 }
