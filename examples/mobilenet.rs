@@ -2,9 +2,10 @@
 //! channels at stride 2 on a 56x56 map mixes space and channels in one step (~32.5M
 //! multiply-accumulates); a depthwise 3x3 (each channel on its own, ~1M) followed by a 1x1
 //! projection (~3.6M) does the same job for ~7x less. Both are counted by the crate, both run
-//! on the GPU (timed, with the kernel each layer takes); then a MobileNetV2 inverted-residual
-//! block at stride 2 (1x1 expand, depthwise 3x3, 1x1 project): its summary, one forward pass in
-//! one submission, and a check against the CPU reference.
+//! on the GPU (timed, with the kernel each layer takes); then two MobileNetV2 inverted-residual
+//! blocks (1x1 expand, depthwise 3x3, 1x1 project), one at stride 2 and one at stride 1 whose
+//! input is added back (`Sequential::push_residual`): their summary, one forward pass in one
+//! submission, and a check against the CPU reference.
 //!
 //! `cargo run --release --example mobilenet`
 
@@ -79,11 +80,13 @@ fn main() -> Result<()> {
         "the separable form",
     )?;
 
-    // MobileNetV2's stride-2 inverted residual block: 24 -> 144 (x6) -> 32 channels.
+    // MobileNetV2's stride-2 inverted residual block: 24 -> 144 (x6) -> 32 channels; then a
+    // stride-1 one on its output, 32 -> 192 -> 32, whose input is added back (no activation
+    // after the sum: the linear bottleneck).
     let block_shape = [1, 24, 56, 56];
     let block_host = HostTensor::new(&block_shape, rng.normals(24 * 56 * 56, 1.0, 0.0))?;
     let block_input = block_host.upload(&gpu)?;
-    println!("\ninverted residual block, kernels:");
+    println!("\ninverted residual blocks, kernels:");
     let layers = [
         (block_shape, [144, 24, 1, 1], (1, 1, relu6)), // expand
         (shape, [144, 1, 3, 3], (2, 144, relu6)),      // depthwise, stride 2
@@ -93,6 +96,17 @@ fn main() -> Result<()> {
     for (input, weight_shape, config) in layers {
         block = block.push(conv(&gpu, &mut rng, input, weight_shape, config)?)?;
     }
+    let (narrow, wide) = ([1, 32, 28, 28], [1, 192, 28, 28]);
+    let residual = [
+        (narrow, [192, 32, 1, 1], (1, 1, relu6)),          // expand
+        (wide, [192, 1, 3, 3], (1, 192, relu6)),           // depthwise
+        (wide, [32, 192, 1, 1], (1, 1, Activation::None)), // project
+    ];
+    let body = residual
+        .into_iter()
+        .map(|(input, weight_shape, config)| conv(&gpu, &mut rng, input, weight_shape, config))
+        .collect::<Result<Vec<Layer>>>()?;
+    let mut block = block.push_residual(body, vec![], Activation::None)?;
     println!("\n{}", block.summary());
     let before = gpu.submission_count();
     let output = block.forward(&block_input)?.to_vec()?;
@@ -107,7 +121,7 @@ fn main() -> Result<()> {
     );
     if max_error > 1e-3 {
         return Err(wgcnn::Error::Gpu(format!(
-            "the inverted residual block differs from the reference by {max_error}"
+            "the inverted residual blocks differ from the reference by {max_error}"
         )));
     }
     Ok(())
