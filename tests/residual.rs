@@ -2,8 +2,9 @@
 //! small ResNet (a stem, an identity block, a downsampling block whose shortcut is a strided
 //! 1x1 conv with batch norm, a global pool and a classifier) against its CPU reference in one
 //! submission, with its parameter and multiply-accumulate counts, summary rows and receptive
-//! field; batch norms inside the blocks following `train` and `eval`; and the build errors of a
-//! body whose output does not match the shortcut's. Outputs are NaN-poisoned before every op.
+//! field; batch norms inside the blocks following `train` and `eval`; the build errors of a
+//! body whose output does not match the shortcut's; and `fold_batch_norms`, which turns the
+//! model into fewer layers computing the same. Outputs are NaN-poisoned before every op.
 
 mod common;
 
@@ -201,4 +202,58 @@ fn a_body_that_changes_the_shape_needs_a_matching_shortcut() {
         1e-4,
         "ReLU6 block",
     );
+}
+
+#[test]
+fn folding_batch_norms_keeps_the_function_with_fewer_layers() {
+    let gpu = common::gpu();
+    let mut rng = Rng::new(74);
+    let input_shape = [2, 3, 15, 17];
+    let mut model = small_resnet(&gpu, &mut rng, &input_shape);
+    let mut folded = model.fold_batch_norms().unwrap();
+    // The stem's conv -> ReLU fuses; each block body's conv-BN-ReLU-conv-BN becomes two convs
+    // (the first with its ReLU), the projection shortcut's conv-BN one conv.
+    let kinds = |model: &Sequential| -> Vec<String> {
+        model
+            .summary()
+            .rows
+            .iter()
+            .map(|row| row.kind.clone())
+            .collect()
+    };
+    assert_eq!(
+        kinds(&folded),
+        [
+            "Conv2d 3x3 p1 3->8 +Relu",
+            "Residual (identity) +Relu",
+            "Conv2d 3x3 p1 8->8 +Relu",
+            "Conv2d 3x3 p1 8->8",
+            "Residual (projection) +Relu",
+            "Conv2d 3x3 s2 p1 8->16 +Relu",
+            "Conv2d 3x3 p1 16->16",
+            "Conv2d 1x1 s2 8->16",
+            "GlobalAvgPool2d",
+            "Flatten",
+            "Linear 16->10",
+        ]
+    );
+    assert_eq!(folded.macs(), model.macs());
+    let host = common::random(&mut rng, &input_shape, 1.0);
+    let expected = forward_in_one_submission(&gpu, &mut model, &host);
+    let output = forward_in_one_submission(&gpu, &mut folded, &host);
+    common::assert_close(&output, &expected, 1e-4, 1e-3, "folded ResNet");
+    // A batch norm in training mode normalizes with batch statistics: all five stay, and only
+    // the stem's ReLU (after a conv, not a batch norm) fuses.
+    let mut training = small_resnet(&gpu, &mut rng, &input_shape);
+    training.train();
+    let folded = training.fold_batch_norms().unwrap();
+    assert_eq!(
+        folded.summary().rows.len(),
+        training.summary().rows.len() - 1
+    );
+    let norms = kinds(&folded)
+        .iter()
+        .filter(|kind| kind.starts_with("BatchNorm2d"))
+        .count();
+    assert_eq!(norms, 5);
 }

@@ -1,6 +1,6 @@
 //! Networks built from the crate's layers: [`Sequential`] (an ordered list of [`Layer`]s with
-//! branches concatenated along channels and residual blocks, run in one submission), its
-//! [`Summary`] (shapes,
+//! branches concatenated along channels and residual blocks, run in one submission, and
+//! [`Sequential::fold_batch_norms`] for inference), its [`Summary`] (shapes,
 //! parameters, multiply-accumulates, receptive fields), its CPU reference
 //! ([`Sequential::forward_reference`]) and the empirical receptive-field probe
 //! ([`measure_receptive_fields`]).
@@ -17,6 +17,7 @@
 //! ```
 
 mod describe;
+mod fold;
 mod layer;
 mod probe;
 mod reference;
