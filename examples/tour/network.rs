@@ -1,7 +1,7 @@
 //! Tour section: a small ResNet built with `Sequential` (two conv -> batch norm -> ReLU -> max
 //! pool blocks with a residual block between them, global average pool, flatten, linear
 //! classifier), its summary, and one forward pass (one submission) checked against the CPU
-//! reference of the whole chain.
+//! reference of the whole chain; then the same with its batch norms folded for inference.
 
 use crate::Tour;
 use std::cell::RefCell;
@@ -109,6 +109,15 @@ pub fn run(tour: &mut Tour) -> Result<()> {
     tour.check(
         "Sequential: small ResNet (12 layers)",
         || model.borrow_mut().forward(&input),
+        || model.borrow().forward_reference(&host),
+        1e-4,
+    )?;
+    // For inference: conv -> BN -> ReLU folded into one convolution each.
+    let folded = RefCell::new(model.borrow().fold_batch_norms()?);
+    let layers = folded.borrow().summary().rows.len();
+    tour.check(
+        &format!("the same, batch norms folded ({layers} rows)"),
+        || folded.borrow_mut().forward(&input),
         || model.borrow().forward_reference(&host),
         1e-4,
     )
