@@ -43,6 +43,17 @@ fn conv(
     random_conv(gpu, rng, weight_shape, options)
 }
 
+/// One inverted residual block's layers: (input shape, weight shape, conv config) each.
+type BlockLayers = [([usize; 4], [usize; 4], (usize, usize, Activation)); 3];
+
+/// The convolutions of `layers`, in order (see [`conv`]).
+fn convs(gpu: &Gpu, rng: &mut Rng, layers: BlockLayers) -> Result<Vec<Layer>> {
+    layers
+        .into_iter()
+        .map(|(input, weight_shape, config)| conv(gpu, rng, input, weight_shape, config))
+        .collect()
+}
+
 fn main() -> Result<()> {
     let gpu = Gpu::new()?;
     let mut rng = Rng::new(5);
@@ -87,26 +98,24 @@ fn main() -> Result<()> {
     let block_host = HostTensor::new(&block_shape, rng.normals(24 * 56 * 56, 1.0, 0.0))?;
     let block_input = block_host.upload(&gpu)?;
     println!("\ninverted residual blocks, kernels:");
-    let layers = [
+    let stride2 = [
         (block_shape, [144, 24, 1, 1], (1, 1, relu6)), // expand
         (shape, [144, 1, 3, 3], (2, 144, relu6)),      // depthwise, stride 2
         (half, [32, 144, 1, 1], (1, 1, Activation::None)), // project
     ];
-    let mut block = Sequential::new(&block_shape)?;
-    for (input, weight_shape, config) in layers {
-        block = block.push(conv(&gpu, &mut rng, input, weight_shape, config)?)?;
-    }
     let (narrow, wide) = ([1, 32, 28, 28], [1, 192, 28, 28]);
-    let residual = [
+    let stride1 = [
         (narrow, [192, 32, 1, 1], (1, 1, relu6)),          // expand
         (wide, [192, 1, 3, 3], (1, 192, relu6)),           // depthwise
         (wide, [32, 192, 1, 1], (1, 1, Activation::None)), // project
     ];
-    let body = residual
-        .into_iter()
-        .map(|(input, weight_shape, config)| conv(&gpu, &mut rng, input, weight_shape, config))
-        .collect::<Result<Vec<Layer>>>()?;
-    let mut block = block.push_residual(body, vec![], Activation::None)?;
+    let first = convs(&gpu, &mut rng, stride2)?;
+    let body = convs(&gpu, &mut rng, stride1)?;
+    let mut block = Sequential::from_layers(&block_shape, first)?.push_residual(
+        body,
+        vec![],
+        Activation::None,
+    )?;
     println!("\n{}", block.summary());
     let before = gpu.submission_count();
     let output = block.forward(&block_input)?.to_vec()?;

@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::{batch_norm_eval, conv, conv3x3, forward_in_one_submission, layer_error};
+use common::{
+    assert_model_matches, batch_norm_eval, conv, conv3x3, forward_in_one_submission, layer_error,
+};
 use wgcnn::random::Rng;
 use wgcnn::{
     Activation, BatchNorm2d, BatchNorm2dOptions, Conv2dOptions, Error, GlobalAvgPool2d, Gpu, Layer,
@@ -149,15 +151,7 @@ fn batch_norms_inside_blocks_follow_train_and_eval() {
     assert_eq!(training(&model), [true, true]);
     // Training mode: batch statistics on both sides.
     let host = common::random(&mut rng, &[3, 4, 6, 6], 2.0);
-    let output = model.forward(&host.upload(&gpu).unwrap()).unwrap();
-    let expected = model.forward_reference(&host).unwrap();
-    common::assert_close(
-        &output.to_vec().unwrap(),
-        expected.data(),
-        1e-4,
-        1e-3,
-        "training-mode block",
-    );
+    assert_model_matches(&gpu, &mut model, &host, (1e-4, 1e-3), "training-mode block");
 }
 
 #[test]
@@ -192,16 +186,8 @@ fn a_body_that_changes_the_shape_needs_a_matching_shortcut() {
         .push_residual(body, shortcut, Activation::Relu6)
         .unwrap();
     let host = common::random(&mut rng, &[1, 4, 8, 8], 3.0);
-    let output = model.forward(&host.upload(&gpu).unwrap()).unwrap();
-    let expected = model.forward_reference(&host).unwrap();
-    assert_eq!(output.shape(), [1, 8, 8, 8]);
-    common::assert_close(
-        &output.to_vec().unwrap(),
-        expected.data(),
-        1e-5,
-        1e-4,
-        "ReLU6 block",
-    );
+    let shape = assert_model_matches(&gpu, &mut model, &host, (1e-5, 1e-4), "ReLU6 block");
+    assert_eq!(shape, [1, 8, 8, 8]);
 }
 
 #[test]

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{batch_norm_eval, conv, conv3x3, forward_in_one_submission, layer_error};
+use common::{
+    assert_model_matches, batch_norm_eval, conv, conv3x3, forward_in_one_submission, layer_error,
+};
 use wgcnn::model::concat_channels_reference;
 use wgcnn::random::Rng;
 use wgcnn::{
@@ -57,16 +59,8 @@ fn small_cnn_matches_reference_in_one_submission() {
     common::assert_close(&output, expected.data(), 1e-4, 1e-3, "small CNN");
     // A different batch size runs on the same model.
     let host = common::random(&mut rng, &[3, 3, 19, 19], 1.0);
-    let output = model.forward(&host.upload(&gpu).unwrap()).unwrap();
-    assert_eq!(output.shape(), [3, 10]);
-    let expected = model.forward_reference(&host).unwrap();
-    common::assert_close(
-        &output.to_vec().unwrap(),
-        expected.data(),
-        1e-4,
-        1e-3,
-        "batch 3",
-    );
+    let shape = assert_model_matches(&gpu, &mut model, &host, (1e-4, 1e-3), "batch 3");
+    assert_eq!(shape, [3, 10]);
 }
 
 #[test]

@@ -1,14 +1,15 @@
-//! Tour section: a small ResNet built with `Sequential` (two conv -> batch norm -> ReLU -> max
-//! pool blocks with a residual block between them, global average pool, flatten, linear
-//! classifier), its summary, and one forward pass (one submission) checked against the CPU
-//! reference of the whole chain; then the same with its batch norms folded for inference.
+//! Tour section: a residual block written with the ops (conv, conv, `add`), then a small ResNet
+//! built with `Sequential` (two conv -> batch norm -> ReLU -> max pool blocks with a residual
+//! block between them, global average pool, flatten, linear classifier), its summary, and one
+//! forward pass (one submission) checked against the CPU reference of the whole chain; then the
+//! same with its batch norms folded for inference.
 
 use crate::Tour;
 use std::cell::RefCell;
 use wgcnn::{
-    Activation, BatchNorm2d, BatchNorm2dOptions, Conv2d, Conv2dOptions, GlobalAvgPool2d,
-    HostTensor, Layer, MaxPool2d, MaxPool2dOptions, Padding, ReLU, Result, RunningStats,
-    Sequential,
+    add, reference, Activation, BatchNorm2d, BatchNorm2dOptions, Conv2d, Conv2dOptions,
+    GlobalAvgPool2d, HostTensor, Layer, MaxPool2d, MaxPool2dOptions, Padding, ReLU, Result,
+    RunningStats, Sequential,
 };
 
 fn random(tour: &mut Tour, shape: &[usize], scale: f32, offset: f32) -> HostTensor {
@@ -81,7 +82,40 @@ fn residual_block(tour: &mut Tour, model: Sequential, channels: usize) -> Result
     model.push_residual(body, vec![], Activation::Relu)
 }
 
+/// ResNet's basic block without batch norm, written with the ops: relu(conv(relu(conv(x))) + x),
+/// one submission.
+fn residual_block_with_ops(tour: &mut Tour) -> Result<()> {
+    let host = random(tour, &[2, 32, 28, 28], 1.0, 0.0);
+    let weights = [
+        random(tour, &[32, 32, 3, 3], 0.06, 0.0),
+        random(tour, &[32, 32, 3, 3], 0.06, 0.0),
+    ];
+    let options = Conv2dOptions {
+        padding: Padding::Symmetric([1, 1]),
+        ..Default::default()
+    };
+    let first =
+        Conv2d::new(&tour.gpu, &weights[0], None, options)?.with_activation(Activation::Relu);
+    let second = Conv2d::new(&tour.gpu, &weights[1], None, options)?;
+    let x = host.upload(&tour.gpu)?;
+    tour.check(
+        "residual block relu(conv2 + x)",
+        || add(&second.forward(&first.forward(&x)?)?, &x, Activation::Relu),
+        || {
+            let relu_options = Conv2dOptions {
+                activation: Activation::Relu,
+                ..options
+            };
+            let hidden = reference::conv2d(&host, &weights[0], None, &relu_options)?;
+            let body = reference::conv2d(&hidden, &weights[1], None, &options)?;
+            reference::add(&body, &host, Activation::Relu)
+        },
+        1e-5,
+    )
+}
+
 pub fn run(tour: &mut Tour) -> Result<()> {
+    residual_block_with_ops(tour)?;
     let input_shape = [4, 3, 64, 64];
     let model = Sequential::new(&input_shape)?;
     let model = block(tour, model, 3, 32)?;

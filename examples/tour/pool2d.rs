@@ -1,6 +1,6 @@
 //! Tour section: max (with indices), average, adaptive and global pooling, the standalone
-//! activations and the residual sum, a Conv2d -> ReLU -> MaxPool2d -> GlobalAvgPool2d chain and
-//! a residual block, each in one submission.
+//! activations and the residual sum, and a Conv2d -> ReLU -> MaxPool2d -> GlobalAvgPool2d chain
+//! in one submission.
 
 use crate::Tour;
 use wgcnn::{
@@ -117,39 +117,7 @@ pub fn run(tour: &mut Tour) -> Result<()> {
         || reference::add(&host, &addend_host, Activation::Relu),
         0.0,
     )?;
-    chain(tour)?;
-    residual_block(tour)
-}
-
-/// ResNet's basic block without batch norm: relu(conv(relu(conv(x))) + x), one submission.
-fn residual_block(tour: &mut Tour) -> Result<()> {
-    let host = random(tour, &[2, 32, 28, 28], 1.0);
-    let weights = [
-        random(tour, &[32, 32, 3, 3], 0.06),
-        random(tour, &[32, 32, 3, 3], 0.06),
-    ];
-    let options = Conv2dOptions {
-        padding: Padding::Symmetric([1, 1]),
-        ..Default::default()
-    };
-    let first =
-        Conv2d::new(&tour.gpu, &weights[0], None, options)?.with_activation(Activation::Relu);
-    let second = Conv2d::new(&tour.gpu, &weights[1], None, options)?;
-    let x = host.upload(&tour.gpu)?;
-    tour.check(
-        "residual block relu(conv2 + x)",
-        || add(&second.forward(&first.forward(&x)?)?, &x, Activation::Relu),
-        || {
-            let relu_options = Conv2dOptions {
-                activation: Activation::Relu,
-                ..options
-            };
-            let hidden = reference::conv2d(&host, &weights[0], None, &relu_options)?;
-            let body = reference::conv2d(&hidden, &weights[1], None, &options)?;
-            reference::add(&body, &host, Activation::Relu)
-        },
-        1e-5,
-    )
+    chain(tour)
 }
 
 /// Conv2d -> ReLU -> MaxPool2d -> GlobalAvgPool2d, recorded into one submission.

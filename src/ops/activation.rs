@@ -156,6 +156,10 @@ fn record_activation(
         });
     }
     let bulk = len / 4 * 4;
+    debug_assert!(
+        addend.is_none() || output.is_some(),
+        "add has no in-place form"
+    );
     let (entry_vec4, entry_tail) = match (addend, output) {
         (Some(_), _) => ("add_vec4", "add_tail"),
         (None, Some(_)) => ("activation_vec4", "activation_tail"),

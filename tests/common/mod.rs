@@ -214,3 +214,25 @@ pub fn layer_error(result: Result<Sequential, Error>) -> (String, String, Error)
         other => panic!("expected a layer error, got {other:?}"),
     }
 }
+
+/// Runs `model` on `host` and asserts the output has the CPU reference's shape and values
+/// (`|gpu - reference| <= abs + rel |reference|`); returns the output shape.
+pub fn assert_model_matches(
+    gpu: &Gpu,
+    model: &mut Sequential,
+    host: &HostTensor,
+    (abs, rel): (f32, f32),
+    context: &str,
+) -> Vec<usize> {
+    let output = model.forward(&host.upload(gpu).unwrap()).unwrap();
+    let expected = model.forward_reference(host).unwrap();
+    assert_eq!(output.shape(), expected.shape(), "{context}");
+    assert_close(
+        &output.to_vec().unwrap(),
+        expected.data(),
+        abs,
+        rel,
+        context,
+    );
+    output.shape().to_vec()
+}
