@@ -5,7 +5,8 @@
 // numbered across groups, zeros past a group's channels: a tile's weights are one contiguous
 // run, tap after tap, which a workgroup (the window kernels' 32-channel tiles, a tap's channels
 // side by side across a subgroup) or a lane (the wide kernels' 4- and 8-channel tiles) streams
-// through. Taps of all channels side by side instead (a 16- or 128-byte read every few KiB)
+// through. `pack_weights` writes a buffer, the wide kernels' `pack_weights_quads` and
+// `pack_weights_octets` the texels of their weight texture. Taps of all channels side by side instead (a 16- or 128-byte read every few KiB)
 // measured slower: GL ResNet-18 512->512 3x3 at 7x7 39 against 29 ms, Vulkan ResNet-50's
 // 2048->512 1x1 at 7x7 12.2-14.8 against 11.4-12.4. One invocation per 4 packed channels of one
 // tap.
@@ -57,6 +58,12 @@ var<immediate> params: Conv2dParams;
 // subsample [N, C_in, H_out, W_out], both from output_base. Floats: a vec4 store costs llvmpipe
 // 4 stores as well.
 @group(0) @binding(2) var<storage, read_write> destination: array<f32>;
+// pack_weights_quads and pack_weights_octets (for conv2d_wide.wgsl): the packed weights as
+// texels, WEIGHT_TEXTURE_WIDTH a row (each texel the 4 channels of a quad).
+@group(0) @binding(0) var packed_texture: texture_storage_2d<rgba32float, write>;
+
+// Texels a row of the weight texture (`WEIGHT_TEXTURE_WIDTH` in src/ops/conv2d/packed_weights.rs).
+const WEIGHT_TEXTURE_WIDTH: u32 = 4096u;
 
 fn store4(index: u32, values: vec4<f32>) {
     destination[index] = values.x;
@@ -65,11 +72,18 @@ fn store4(index: u32, values: vec4<f32>) {
     destination[index + 3u] = values.w;
 }
 
+// One packed quad: 4 channels of one tap, and where they go (in vec4s).
+struct Quad {
+    index: u32,
+    values: vec4<f32>,
+    valid: bool,
+}
+
 // Tiles of `tile_width` (32, 4 or 8) channels; a quad is 4 channels of a tile. Tap fastest
 // across lanes (neighbouring lanes read neighbouring weights); only the workgroup index is
 // divided (the same for every lane: on llvmpipe a per-lane division is 8 scalar divides). Grid:
 // groups x quads x blocks of 64 taps.
-fn pack_tiles(block: u32, lane: u32, tile_width: u32) {
+fn pack_quad(block: u32, lane: u32, tile_width: u32) -> Quad {
     let taps = params.in_channels_per_group * params.kernel_height * params.kernel_width;
     let tap_blocks = (taps + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
     let quads_per_tile = tile_width / 4u;
@@ -79,7 +93,7 @@ fn pack_tiles(block: u32, lane: u32, tile_width: u32) {
     let quad = (block / tap_blocks) % quads;
     let group = block / (tap_blocks * quads);
     if (group >= params.groups || tap >= taps) {
-        return;
+        return Quad(0u, vec4<f32>(0.0), false);
     }
     let channel = 4u * quad;
     let row = (group * params.out_channels_per_group + channel) * taps + tap;
@@ -90,27 +104,38 @@ fn pack_tiles(block: u32, lane: u32, tile_width: u32) {
     if (channel + 2u < last) { values.z = source[row + 2u * taps]; }
     if (channel + 3u < last) { values.w = source[row + 3u * taps]; }
     let tile = group * tiles + quad / quads_per_tile;
-    store4(4u * ((tile * taps + tap) * quads_per_tile + quad % quads_per_tile), values);
+    return Quad((tile * taps + tap) * quads_per_tile + quad % quads_per_tile, values, true);
 }
 
-// The window kernels' 32-channel tiles, conv2d_wide3's 4-channel ones, the other wide kernels'
-// 8-channel ones.
+// The window kernels' 32-channel tiles, into the destination buffer.
 @compute @workgroup_size(64)
 fn pack_weights(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                 @builtin(local_invocation_index) lane: u32) {
-    pack_tiles(workgroup.x + workgroup.y * groups_launched.x, lane, 32u);
+    let quad = pack_quad(workgroup.x + workgroup.y * groups_launched.x, lane, 32u);
+    if (quad.valid) {
+        store4(4u * quad.index, quad.values);
+    }
 }
 
+fn store_texel(quad: Quad) {
+    if (quad.valid) {
+        textureStore(packed_texture, vec2<u32>(quad.index % WEIGHT_TEXTURE_WIDTH, quad.index / WEIGHT_TEXTURE_WIDTH),
+                     quad.values);
+    }
+}
+
+// conv2d_wide3's 4-channel tiles, into the weight texture.
 @compute @workgroup_size(64)
 fn pack_weights_quads(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                       @builtin(local_invocation_index) lane: u32) {
-    pack_tiles(workgroup.x + workgroup.y * groups_launched.x, lane, 4u);
+    store_texel(pack_quad(workgroup.x + workgroup.y * groups_launched.x, lane, 4u));
 }
 
+// The other wide kernels' 8-channel tiles, into the weight texture.
 @compute @workgroup_size(64)
 fn pack_weights_octets(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                        @builtin(local_invocation_index) lane: u32) {
-    pack_tiles(workgroup.x + workgroup.y * groups_launched.x, lane, 8u);
+    store_texel(pack_quad(workgroup.x + workgroup.y * groups_launched.x, lane, 8u));
 }
 
 // The padded rows' length: the row and its left padding, rounded up to whole vec4s (the right

@@ -4,8 +4,10 @@
 // other inputs are first copied to padded rows by `pad_rows` in conv2d_pack.wgsl).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights_quads` (for
 // conv2d_wide3) or `pack_weights_octets` (conv2d_pack.wgsl) to [channel tiles, C_in/groups * KH
-// * KW, 4 or 8 channels], a tile's weights contiguous; bias [C_out]; output [N, C_out, H_out,
-// W_out], all float32.
+// * KW, 4 or 8 channels], a tile's weights contiguous, held as the texels of an rgba32float
+// texture (on llvmpipe a texel fetch is one 16-byte load per lane, a storage vec4 four
+// bounds-checked scalar loads: GL's convolutions take 0.80-0.94 of the time, see
+// src/ops/conv2d/packed_weights.rs); bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes a register tile of eight 4x4 matrices: 4 output rows
 // x 8 columns x 4 channels (conv2d_wide3) or 1 row x 16 columns x 8 channels (the others). A
 // workgroup covers 8 such tiles of one output plane (more workgroups keep llvmpipe's threads
@@ -59,10 +61,19 @@ struct Conv2dParams {
 const TILES_PER_WORKGROUP: u32 = 8u; // `per_workgroup` of `WIDE` and `WIDE_BLOCK` in src/ops/conv2d/window.rs
 
 var<immediate> params: Conv2dParams;
-@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;          // [N, C_in, H, W / 4] from input_base / 4
-@group(0) @binding(2) var<storage, read> packed_weight: array<vec4<f32>>;  // [channel tiles, taps, 4 or 8 / 4]
-@group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;         // [N, C_out, H_out, W_out] from output_base
+// The packed weights, [channel tiles, taps, 4 or 8 / 4] as texels, WEIGHT_TEXTURE_WIDTH a row.
+@group(0) @binding(0) var packed_weight: texture_2d<f32>;
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;   // [N, C_in, H, W / 4] from input_base / 4
+@group(0) @binding(2) var<storage, read> bias: array<f32>;          // [C_out] (one dummy value when has_bias = 0)
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;  // [N, C_out, H_out, W_out] from output_base
+
+// Texels a row of the weight texture (`WEIGHT_TEXTURE_WIDTH` in src/ops/conv2d/packed_weights.rs).
+const WEIGHT_TEXTURE_WIDTH: u32 = 4096u;
+
+// Packed weight vec4 `index`.
+fn weight(index: u32) -> vec4<f32> {
+    return textureLoad(packed_weight, vec2<u32>(index % WEIGHT_TEXTURE_WIDTH, index / WEIGHT_TEXTURE_WIDTH), 0);
+}
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs; NaN passes through.
 fn activate(value: vec4<f32>) -> vec4<f32> {
@@ -255,9 +266,9 @@ fn quad(w: Window, q: u32, shift: u32) -> vec4<f32> {
 
 // The weight vec4s at index, index + step, ..., index + 8 step.
 fn weights9(index: u32, step: u32) -> array<vec4<f32>, 9> {
-    return array<vec4<f32>, 9>(packed_weight[index], packed_weight[index + step], packed_weight[index + 2u * step],
-        packed_weight[index + 3u * step], packed_weight[index + 4u * step], packed_weight[index + 5u * step],
-        packed_weight[index + 6u * step], packed_weight[index + 7u * step], packed_weight[index + 8u * step]);
+    return array<vec4<f32>, 9>(weight(index), weight(index + step), weight(index + 2u * step),
+        weight(index + 3u * step), weight(index + 4u * step), weight(index + 5u * step),
+        weight(index + 6u * step), weight(index + 7u * step), weight(index + 8u * step));
 }
 
 // The 9 taps' inputs of output columns 4q..4q+3 (rows r0..r2 of a 3x3 kernel).
@@ -379,8 +390,8 @@ fn conv2d_wide3(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
 }
 
 fn weights5(index: u32, step: u32) -> array<vec4<f32>, 5> {
-    return array<vec4<f32>, 5>(packed_weight[index], packed_weight[index + step], packed_weight[index + 2u * step],
-        packed_weight[index + 3u * step], packed_weight[index + 4u * step]);
+    return array<vec4<f32>, 5>(weight(index), weight(index + step), weight(index + 2u * step),
+        weight(index + 3u * step), weight(index + 4u * step));
 }
 
 // The 5 taps' inputs of output columns 4q..4q+3 in one row of a 5x5 kernel.
@@ -445,9 +456,9 @@ fn first3(x: array<vec4<f32>, 7>) -> array<vec4<f32>, 3> {
 }
 
 fn weights7(index: u32, step: u32) -> array<vec4<f32>, 7> {
-    return array<vec4<f32>, 7>(packed_weight[index], packed_weight[index + step], packed_weight[index + 2u * step],
-        packed_weight[index + 3u * step], packed_weight[index + 4u * step], packed_weight[index + 5u * step],
-        packed_weight[index + 6u * step]);
+    return array<vec4<f32>, 7>(weight(index), weight(index + step), weight(index + 2u * step),
+        weight(index + 3u * step), weight(index + 4u * step), weight(index + 5u * step),
+        weight(index + 6u * step));
 }
 
 // 7x7 at stride 2 (a network's stem): one kernel row an iteration, 10 input and 14 weight
@@ -486,10 +497,10 @@ fn conv2d_wide3_stride2(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
     var t: Tile;
     for (var r = 0u; r < params.in_channels_per_group * 3u; r++) {
         let window = load_window10(plane_index(at, r / 3u), top + i32(r % 3u), at.first_input);
-        let w0 = array<vec4<f32>, 3>(packed_weight[weight_index], packed_weight[weight_index + step],
-            packed_weight[weight_index + 2u * step]);
-        let w1 = array<vec4<f32>, 3>(packed_weight[weight_index + 1u], packed_weight[weight_index + step + 1u],
-            packed_weight[weight_index + 2u * step + 1u]);
+        let w0 = array<vec4<f32>, 3>(weight(weight_index), weight(weight_index + step),
+            weight(weight_index + 2u * step));
+        let w1 = array<vec4<f32>, 3>(weight(weight_index + 1u), weight(weight_index + step + 1u),
+            weight(weight_index + 2u * step + 1u));
         let x0 = taps7_stride2(window, 0u, at.odd);
         let x1 = taps7_stride2(window, 1u, at.odd);
         let x2 = taps7_stride2(window, 2u, at.odd);
@@ -515,8 +526,8 @@ fn conv2d_wide1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
     var t: Tile;
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         let index = plane_index(at, c) / 4u + first;
-        let w0 = packed_weight[weight_index];
-        let w1 = packed_weight[weight_index + 1u];
+        let w0 = weight(weight_index);
+        let w1 = weight(weight_index + 1u);
         let x0 = input[index];
         let x1 = input[index + 1u];
         let x2 = input[index + 2u];

@@ -15,11 +15,12 @@ use std::sync::Mutex;
 /// Entries kept before the cache starts over.
 const CAPACITY: usize = 1024;
 
-/// A bind group's identity: the kernel (its pipeline's layout) and each storage range, in
-/// binding order.
+/// A bind group's identity: the kernel (its pipeline's layout), the texture at binding 0 if
+/// any, and each storage range, in binding order.
 #[derive(PartialEq, Eq, Hash)]
 struct Key {
     kernel: Kernel,
+    texture: Option<wgpu::TextureView>,
     views: Vec<(wgpu::Buffer, u64, u64)>,
 }
 
@@ -29,16 +30,19 @@ pub(crate) struct BindGroupCache {
 }
 
 impl BindGroupCache {
-    /// The bind group of `storage` (bindings 1.., in order) for `kernel`'s pipeline.
+    /// The bind group of `texture` (binding 0) and `storage` (bindings 1.., in order) for
+    /// `kernel`'s pipeline.
     pub(crate) fn get(
         &self,
         device: &wgpu::Device,
         kernel: Kernel,
         pipeline: &wgpu::ComputePipeline,
+        texture: Option<&wgpu::TextureView>,
         storage: &[View],
     ) -> wgpu::BindGroup {
         let key = Key {
             kernel,
+            texture: texture.cloned(),
             views: storage
                 .iter()
                 .map(|view| (view.buffer.clone(), view.offset, view.size))
@@ -51,16 +55,24 @@ impl BindGroupCache {
         if groups.len() >= CAPACITY {
             groups.clear();
         }
-        let entries: Vec<wgpu::BindGroupEntry> = (1..)
-            .zip(storage)
-            .map(|(binding, view)| wgpu::BindGroupEntry {
-                binding,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: view.buffer,
-                    offset: view.offset,
-                    size: NonZeroU64::new(view.size),
-                }),
-            })
+        let texture_entry = texture.map(|view| wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::TextureView(view),
+        });
+        let entries: Vec<wgpu::BindGroupEntry> = texture_entry
+            .into_iter()
+            .chain(
+                (1..)
+                    .zip(storage)
+                    .map(|(binding, view)| wgpu::BindGroupEntry {
+                        binding,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: view.buffer,
+                            offset: view.offset,
+                            size: NonZeroU64::new(view.size),
+                        }),
+                    }),
+            )
             .collect();
         let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(kernel.entry_point),
@@ -75,6 +87,12 @@ impl BindGroupCache {
     pub(crate) fn forget(&self, buffer: &wgpu::Buffer) {
         let mut groups = self.groups.lock().unwrap();
         groups.retain(|key, _| !key.views.iter().any(|(named, ..)| named == buffer));
+    }
+
+    /// Drops the entries that bind `texture`, a weight texture the pool lets go.
+    pub(crate) fn forget_texture(&self, texture: &wgpu::TextureView) {
+        let mut groups = self.groups.lock().unwrap();
+        groups.retain(|key, _| key.texture.as_ref() != Some(texture));
     }
 }
 

@@ -141,6 +141,18 @@ impl Gpu {
         storage: &[View],
         workgroups: u32,
     ) -> Result<()> {
+        self.dispatch_with_texture(kernel, params, None, storage, workgroups)
+    }
+
+    /// As [`Gpu::dispatch`], with `texture` (if any) bound at binding 0.
+    pub(crate) fn dispatch_with_texture<P: bytemuck::Pod>(
+        &self,
+        kernel: Kernel,
+        params: &P,
+        texture: Option<&wgpu::TextureView>,
+        storage: &[View],
+        workgroups: u32,
+    ) -> Result<()> {
         if workgroups == 0 {
             return Ok(());
         }
@@ -149,7 +161,7 @@ impl Gpu {
         let bind_group = self
             .inner
             .bind_groups
-            .get(device, kernel, &pipeline, storage);
+            .get(device, kernel, &pipeline, texture, storage);
         let max = self.inner.grid_width;
         let (x, y) = if workgroups <= max {
             (workgroups, 1)

@@ -108,6 +108,8 @@ pub(crate) struct GpuInner {
     pub bind_groups: crate::bind_groups::BindGroupCache,
     /// Buffers of dropped op outputs, by size in bytes, for reuse by later outputs.
     pub free_buffers: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
+    /// The wide kernels' weight textures and views, by row count (`ops::conv2d::packed_weights`).
+    pub free_weight_textures: Mutex<HashMap<u32, Vec<(wgpu::Texture, wgpu::TextureView)>>>,
     pub errors: Arc<Mutex<Vec<String>>>,
     // Kept alive for the device's lifetime.
     _instance: wgpu::Instance,
@@ -275,6 +277,7 @@ impl Gpu {
                 recording: Mutex::new(None),
                 bind_groups: Default::default(),
                 free_buffers: Mutex::new(HashMap::new()),
+                free_weight_textures: Mutex::new(HashMap::new()),
                 errors,
                 _instance: instance,
                 _adapter: adapter,

@@ -228,6 +228,9 @@ fn wide_kernels_match_reference() {
         (3, 4, 70, 1, 12, 28, 3, 2, Padding::Zero),
         (2, 3, 24, 1, 9, 44, 3, 2, Padding::Explicit([2, 3, 0, 1])),
         (2, 6, 32, 2, 10, 16, 3, 2, Padding::Symmetric([2, 2])), // 2 groups of 16
+        // Packed weights past one row of the wide kernels' weight texture (4096 texels):
+        (2, 64, 64, 1, 6, 8, 3, 1, Padding::Same),                // 9216 texels, 3 rows
+        (1, 520, 40, 1, 8, 8, 1, 1, Padding::Zero),               // 1x1: 5200 texels, 2 rows
     ];
     let activations = [
         Activation::None,
@@ -358,5 +361,57 @@ fn strided_1x1_matches_reference() {
             (true, _) => "conv2d",
         };
         assert_eq!(kernel, expected, "{context}");
+    }
+}
+
+/// Convolutions recorded into one submission, each with its own weights: without subgroups
+/// each packs its weights into a pooled texture that the next one takes again as soon as the
+/// first is recorded, so each must read its own weights before the next pack overwrites them
+/// (with subgroups, the same for the packed-weight buffers). Pooled (not poisoned) outputs, as
+/// in a network.
+#[test]
+fn packed_weights_reused_within_one_submission_stay_each_convolutions_own() {
+    let gpu = common::gpu_with(wgcnn::GpuOptions {
+        poison_outputs: false,
+        channel_split_outputs: Some(0),
+        ..Default::default()
+    });
+    let mut rng = Rng::new(0x7E47);
+    for (input_shape, weight_shape, padding) in [
+        ([2, 24, 6, 8], [40, 24, 1, 1], Padding::Zero),
+        ([1, 16, 9, 12], [64, 16, 3, 3], Padding::Same),
+    ] {
+        let options = Conv2dOptions {
+            padding,
+            ..Default::default()
+        };
+        let input = random(&mut rng, &input_shape, 1.0);
+        let weights: Vec<_> = (0..3)
+            .map(|_| random(&mut rng, &weight_shape, 0.3))
+            .collect();
+        let on_gpu = input.upload(&gpu).unwrap();
+        gpu.synchronize().unwrap();
+        let before = gpu.submission_count();
+        let outputs: Vec<_> = weights
+            .iter()
+            .map(|weight| {
+                let weight = weight.upload(&gpu).unwrap();
+                wgcnn::conv2d(&on_gpu, &weight, None, &options).unwrap()
+            })
+            .collect();
+        assert_eq!(
+            gpu.submission_count(),
+            before,
+            "all three recorded, none submitted yet"
+        );
+        let values: Vec<_> = outputs
+            .iter()
+            .map(|output| output.to_vec().unwrap())
+            .collect();
+        for (index, (weight, values)) in weights.iter().zip(&values).enumerate() {
+            let expected = wgcnn::reference::conv2d(&input, weight, None, &options).unwrap();
+            let context = format!("convolution {index} of {weight_shape:?}");
+            common::assert_close(values, expected.data(), 2e-5, 1e-5, &context);
+        }
     }
 }

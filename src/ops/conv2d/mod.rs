@@ -13,6 +13,7 @@
 
 mod channel_split;
 mod geometry;
+mod packed_weights;
 mod padded_rows;
 mod subsample;
 mod window;

@@ -18,26 +18,19 @@
 //! `shaders/conv2d_wide.wgsl` (the same kernels): every lane loads its own operands, so the
 //! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
 //! 3x3 at stride 1 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
-//! with the portable kernel, ~15.5 ms). See BENCHMARKS.md.
+//! with the portable kernel, ~15.5 ms), and their packed weights are a texture
+//! (`packed_weights.rs`). See BENCHMARKS.md.
 
+use super::packed_weights::{Packing, Weights, PACKED_CHANNEL_TILE};
 use super::padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
 use super::{Conv2dGeometry, Conv2dParams, LARGE_WORKGROUP_TILES, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::ops::activation::Activation;
-use crate::ops::batching::{batch_chunks, check_fits};
+use crate::ops::batching::batch_chunks;
 use crate::shape::Pads;
 use crate::tensor::Tensor;
-
-/// pack_weights' workgroup.
-const WORKGROUP_SIZE: usize = 64;
-/// The window kernels' channel tile, and the tile `pack_weights` packs for them (`CHANNEL_TILE`
-/// in conv2d_window.wgsl).
-const PACKED_CHANNEL_TILE: usize = 32;
-const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
-const PACK_QUADS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_quads");
-const PACK_OCTETS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_octets");
 
 /// What one invocation of a window kernel computes: output rows x columns x channels, and how
 /// many such tiles a workgroup holds (`CHANNEL_TILE` etc. in conv2d_window.wgsl, the
@@ -100,18 +93,9 @@ pub(crate) struct WindowKernel {
 }
 
 impl WindowKernel {
-    /// How the weights are repacked for this kernel, and to how many channels per group: in
-    /// tiles of the channels one invocation (the wide kernels: 4 or 8) or one subgroup (the
-    /// window kernels: 32) computes, each tile's weights one contiguous run (conv2d_pack.wgsl).
-    /// `None`: the kernel reads the weight as given (`conv2d_window1_narrow_int64`).
-    fn packing(&self, g: &Conv2dGeometry) -> Option<(Kernel, usize)> {
-        let out_per_group = g.out_channels / g.groups;
-        Some(match (self.kernel.shader, self.tiling.channels) {
-            (Shader::Conv2dWindowInt64, _) => return None,
-            (Shader::Conv2dWide, 4) => (PACK_QUADS, out_per_group.next_multiple_of(4)),
-            (Shader::Conv2dWide, _) => (PACK_OCTETS, out_per_group.next_multiple_of(8)),
-            _ => (PACK, out_per_group.next_multiple_of(PACKED_CHANNEL_TILE)),
-        })
+    /// How this kernel takes its weights (`packed_weights.rs`).
+    fn packing(&self, g: &Conv2dGeometry) -> Option<Packing> {
+        Packing::of(self.kernel, self.tiling.channels, g)
     }
 }
 
@@ -216,14 +200,18 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     } else {
         !gpu.has_subgroups()
     };
-    let applies = g.dilation == [1, 1]
-        && (!padded_rows || (padding_pays && padded_image_fits(gpu, &rows)))
-        && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS;
-    applies.then_some(WindowKernel {
+    let window = WindowKernel {
         kernel,
         tiling,
         padded_rows,
-    })
+    };
+    // The wide kernels' packed weights must fit one texture.
+    let weights_fit = window.packing(g).is_none_or(|packing| packing.fits(gpu, g));
+    let applies = g.dilation == [1, 1]
+        && (!padded_rows || (padding_pays && padded_image_fits(gpu, &rows)))
+        && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS
+        && weights_fit;
+    applies.then_some(window)
 }
 
 /// The convolution as the window kernels see it: a 1x1 kernel sees each plane as one row of
@@ -270,18 +258,8 @@ pub(crate) fn record(
     let g = if window.padded_rows { &padded } else { g };
     let in_image = g.in_channels * g.in_height * g.in_width;
     let out_image = g.out_channels * g.out_height * g.out_width;
-    let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
     let grid = Grid::new(window.tiling, g);
     let channel_tiles_per_group = (g.out_channels / g.groups).div_ceil(PACKED_CHANNEL_TILE);
-    // The repacked weight (conv2d_window_int64 reads the weight as given).
-    let packing = match window.packing(g) {
-        Some((pack, channels_per_group)) => {
-            let len = g.groups * taps * channels_per_group;
-            check_fits(gpu, "conv2d packed weight", len)?;
-            Some((pack, channels_per_group, Tensor::output(gpu, &[len])?))
-        }
-        None => None,
-    };
     let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)?;
     let largest_chunk = chunks.iter().map(|&(_, images)| images).max().unwrap_or(1);
     let padded_rows = if window.padded_rows {
@@ -296,14 +274,7 @@ pub(crate) fn record(
         column_tiles: grid.column_tiles as u32,
         ..Conv2dParams::new(g, images, bias.is_some(), activation)
     };
-    if let Some((pack, channels_per_group, packed)) = &packing {
-        // pack_weights*: groups x channel quads x blocks of 64 taps (see the shader).
-        let pack_groups =
-            (g.groups * taps.div_ceil(WORKGROUP_SIZE) * channels_per_group / 4) as u32;
-        let views = [weight.view(), packed.view()];
-        gpu.dispatch(*pack, &params_for(g.batch), &views, pack_groups)?;
-    }
-    let weights = packing.as_ref().map_or(weight, |(_, _, packed)| packed);
+    let weights = Weights::pack(window.packing(g), weight, g, &params_for(g.batch))?;
 
     let bias_view = bias.unwrap_or(weight);
     for (first_image, images) in chunks {
@@ -320,9 +291,9 @@ pub(crate) fn record(
             output_base,
             ..params_for(images)
         };
-        let workgroups = images * grid.workgroups_per_image;
-        let views = [input_view, weights.view(), bias_view.view(), output_view];
-        gpu.dispatch(window.kernel, &params, &views, workgroups as u32)?;
+        let workgroups = (images * grid.workgroups_per_image) as u32;
+        let views = [input_view, bias_view.view(), output_view];
+        weights.dispatch(window.kernel, &params, views, workgroups)?;
     }
     Ok(output)
 }
