@@ -5,6 +5,7 @@
 //! times the CPU reference on the same input, and prints a table.
 //!
 //! `cargo run --release --example bench -- [--runs N] [--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]`
+//! (`--help` explains them, `--list` names the workloads).
 //!
 //! FLOPs = 2 x multiply-accumulates; bytes = inputs read once + outputs written once (float32).
 
@@ -23,7 +24,24 @@ struct Options {
     svg: Option<String>,
 }
 
-fn parse_options() -> Options {
+const USAGE: &str = "usage: cargo run --release --example bench -- [--runs N] [--cpu-runs N] \
+[--only a,b] [--json PATH] [--svg PATH]
+  --runs N       timed GPU runs per workload (default 20, at least 1)
+  --cpu-runs N   timed runs of the CPU reference per workload (default 3, at least 1)
+  --only a,b     only these workloads (the names `--list` prints)
+  --json PATH    also write the results as JSON
+  --svg PATH     also draw GPU against CPU per workload as an SVG chart
+  --list         print the workload names and exit
+The adapter: WGPU_BACKEND (vulkan, gl, ...) and WGPU_ADAPTER_NAME.";
+
+/// What to do: run the benchmarks, or print the usage or the workload names.
+enum Command {
+    Run(Options),
+    Help,
+    List,
+}
+
+fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut options = Options {
         runs: 20,
         cpu_runs: 3,
@@ -31,22 +49,27 @@ fn parse_options() -> Options {
         json: None,
         svg: None,
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| panic!("{flag} needs a value"))
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        let count = |text: String| match text.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(format!(
+                "{flag} takes a whole number of at least 1, not {text:?}"
+            )),
         };
         match flag.as_str() {
-            "--runs" => options.runs = value().parse().expect("--runs N"),
-            "--cpu-runs" => options.cpu_runs = value().parse().expect("--cpu-runs N"),
-            "--only" => options.only = Some(value().split(',').map(str::to_string).collect()),
-            "--json" => options.json = Some(value()),
-            "--svg" => options.svg = Some(value()),
-            other => panic!("unknown argument {other}; see the header of examples/bench/main.rs"),
+            "--runs" => options.runs = count(value()?)?,
+            "--cpu-runs" => options.cpu_runs = count(value()?)?,
+            "--only" => options.only = Some(value()?.split(',').map(str::to_string).collect()),
+            "--json" => options.json = Some(value()?),
+            "--svg" => options.svg = Some(value()?),
+            "--help" | "-h" => return Ok(Command::Help),
+            "--list" => return Ok(Command::List),
+            other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    options
+    Ok(Command::Run(options))
 }
 
 /// What one workload measured, in milliseconds.
@@ -90,7 +113,7 @@ fn measure(gpu: &Gpu, workload: &Workload, options: &Options) -> Result<Measured
     // the GPU figure runs from submit to completion.
     let mut samples = Vec::with_capacity(options.runs);
     let mut record_samples = Vec::with_capacity(options.runs);
-    for _ in 0..options.runs.max(1) {
+    for _ in 0..options.runs {
         let start = Instant::now();
         let output = (workload.gpu)()?;
         record_samples.push(start.elapsed().as_secs_f64() * 1e3);
@@ -100,7 +123,7 @@ fn measure(gpu: &Gpu, workload: &Workload, options: &Options) -> Result<Measured
         drop(output);
     }
     let mut cpu_samples = Vec::new();
-    for _ in 0..options.cpu_runs.max(1) {
+    for _ in 0..options.cpu_runs {
         let start = Instant::now();
         (workload.cpu)()?;
         cpu_samples.push(start.elapsed().as_secs_f64() * 1e3);
@@ -154,21 +177,40 @@ fn write_json(path: &str, gpu: &Gpu, results: &[Measured]) -> std::io::Result<()
 }
 
 fn main() -> Result<()> {
-    let options = parse_options();
+    let command = parse_options(std::env::args().skip(1)).unwrap_or_else(|error| {
+        eprintln!("error: {error}\n{USAGE}");
+        std::process::exit(2);
+    });
+    let options = match command {
+        Command::Run(options) => options,
+        Command::Help => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Command::List => {
+            for name in workloads::NAMES {
+                println!("{name}");
+            }
+            return Ok(());
+        }
+    };
+    if let Some(unknown) = options
+        .only
+        .iter()
+        .flatten()
+        .find(|name| !workloads::NAMES.contains(&name.as_str()))
+    {
+        let names = workloads::NAMES.join(", ");
+        eprintln!("error: unknown workload {unknown:?}; the workloads: {names}");
+        std::process::exit(2);
+    }
     let gpu = Gpu::new()?;
     let all = workloads::standard(&gpu)?;
     let selected: Vec<&Workload> = match &options.only {
-        Some(names) => {
-            for name in names {
-                assert!(
-                    all.iter().any(|w| w.name == name),
-                    "unknown workload {name}"
-                );
-            }
-            all.iter()
-                .filter(|w| names.iter().any(|n| n == w.name))
-                .collect()
-        }
+        Some(names) => all
+            .iter()
+            .filter(|w| names.iter().any(|n| n == w.name))
+            .collect(),
         None => all.iter().collect(),
     };
     println!(
@@ -210,13 +252,22 @@ fn main() -> Result<()> {
         results.push(m);
     }
     if let Some(path) = &options.json {
-        write_json(path, &gpu, &results).expect("writing the JSON");
-        println!("wrote {path}");
+        match write_json(path, &gpu, &results) {
+            Ok(()) => println!("wrote {path}"),
+            Err(error) => fail(&format!("writing {path}: {error}")),
+        }
     }
     if let Some(path) = &options.svg {
-        std::fs::write(path, chart::svg(&gpu.adapter_info().to_string(), &results))
-            .expect("writing the SVG");
-        println!("wrote {path}");
+        match std::fs::write(path, chart::svg(&gpu.adapter_info().to_string(), &results)) {
+            Ok(()) => println!("wrote {path}"),
+            Err(error) => fail(&format!("writing {path}: {error}")),
+        }
     }
     Ok(())
+}
+
+/// Reports an error the caller can fix and exits with status 1.
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1);
 }

@@ -165,6 +165,24 @@ fn memory_bound(gpu: &Gpu, rng: &mut Rng) -> Result<Vec<Workload>> {
     Ok(workloads)
 }
 
+/// The standard workloads' names, in the order (`standard` builds them in this order).
+pub const NAMES: [&str; 14] = [
+    "conv3x3_r18",
+    "conv7x7_stem",
+    "conv1x1_proj",
+    "conv1x1_incep",
+    "conv5x5_incep",
+    "conv5x5_naive",
+    "dwconv3x3",
+    "conv3x3_b8",
+    "maxpool3x3s2",
+    "avgpool2x2s2",
+    "gap",
+    "relu",
+    "bn_stats",
+    "bn_apply",
+];
+
 /// Every standard workload, in the order.
 pub fn standard(gpu: &Gpu) -> Result<Vec<Workload>> {
     let mut rng = Rng::new(2026);
@@ -183,5 +201,9 @@ pub fn standard(gpu: &Gpu) -> Result<Vec<Workload>> {
         workloads.push(conv(gpu, &mut rng, spec)?);
     }
     workloads.extend(memory_bound(gpu, &mut rng)?);
+    assert!(
+        workloads.iter().map(|w| w.name).eq(NAMES),
+        "NAMES lists the workloads in order"
+    );
     Ok(workloads)
 }
