@@ -10,6 +10,7 @@
 //! FLOPs = 2 x multiply-accumulates; bytes = inputs read once + outputs written once (float32).
 
 mod chart;
+mod compare;
 mod workloads;
 
 use std::time::Instant;
@@ -32,11 +33,15 @@ const USAGE: &str = "usage: cargo run --release --example bench -- [--runs N] [-
   --json PATH    also write the results as JSON
   --svg PATH     also draw GPU against CPU per workload as an SVG chart
   --list         print the workload names and exit
+  --compare-backends
+                 run each workload on Vulkan and on GL in alternation in this process and
+                 print GL's rate as a fraction of Vulkan's (no CPU reference, JSON or SVG)
 The adapter: WGPU_BACKEND (vulkan, gl, ...) and WGPU_ADAPTER_NAME.";
 
 /// What to do: run the benchmarks, or print the usage or the workload names.
 enum Command {
     Run(Options),
+    Compare(Options),
     Help,
     List,
 }
@@ -49,6 +54,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, Stri
         json: None,
         svg: None,
     };
+    let mut compare = false;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -66,10 +72,15 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, Stri
             "--svg" => options.svg = Some(value()?),
             "--help" | "-h" => return Ok(Command::Help),
             "--list" => return Ok(Command::List),
+            "--compare-backends" => compare = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(Command::Run(options))
+    Ok(if compare {
+        Command::Compare(options)
+    } else {
+        Command::Run(options)
+    })
 }
 
 /// What one workload measured, in milliseconds.
@@ -181,8 +192,9 @@ fn main() -> Result<()> {
         eprintln!("error: {error}\n{USAGE}");
         std::process::exit(2);
     });
-    let options = match command {
-        Command::Run(options) => options,
+    let (options, compare) = match command {
+        Command::Run(options) => (options, false),
+        Command::Compare(options) => (options, true),
         Command::Help => {
             println!("{USAGE}");
             return Ok(());
@@ -203,6 +215,9 @@ fn main() -> Result<()> {
         let names = workloads::NAMES.join(", ");
         eprintln!("error: unknown workload {unknown:?}; the workloads: {names}");
         std::process::exit(2);
+    }
+    if compare {
+        return compare::run(&options);
     }
     let gpu = Gpu::new()?;
     let all = workloads::standard(&gpu)?;
