@@ -166,7 +166,8 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
     let unpadded = g.pads == Pads::default();
     let narrow = g.out_channels / g.groups <= NARROW.channels;
-    // conv2d_window_int64.wgsl reads the input and the weight rows 8 floats at a time.
+    // conv2d_window_int64.wgsl reads the input and the weight rows and writes the output 8
+    // floats at a time (a plane of whole octets keeps every image's start on one).
     let octets = (g.in_channels / g.groups).is_multiple_of(8)
         && (g.in_height * g.in_width).is_multiple_of(8);
     let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
@@ -284,8 +285,10 @@ pub(crate) fn record(
         };
         let (output_view, output_base) =
             output.view_range(first_image * out_image, images * out_image);
-        // Rows of whole vec4s keep every image, and so every binding start, vec4-aligned.
+        // Rows of whole vec4s keep every image, and so every binding start, vec4-aligned
+        // (conv2d_window_int64: octet-aligned, input and output).
         debug_assert_eq!(input_base % 4, 0);
+        debug_assert!(window.kernel.shader != Shader::Conv2dWindowInt64 || output_base % 8 == 0);
         let params = Conv2dParams {
             input_base,
             output_base,
