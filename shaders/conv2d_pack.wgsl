@@ -1,15 +1,15 @@
 // conv2d_pack: prepares a convolution's operands for the window kernels (conv2d_window.wgsl,
 // with subgroups, and conv2d_wide.wgsl, without), one small dispatch each.
-// `pack_weights`, `pack_weights_quads`, `pack_weights_octets`: weight [C_out, C_in/groups, KH,
-// KW] -> packed [channel tiles of 32 (4, 8) channels, C_in/groups * KH * KW, 32 (4, 8)], tiles
-// numbered across groups, zeros past a group's channels: a tile's weights are one contiguous
-// run, tap after tap, which a workgroup (the window kernels' 32-channel tiles, a tap's channels
-// side by side across a subgroup) or a lane (the wide kernels' 4- and 8-channel tiles) streams
-// through. `pack_weights` writes a buffer, the wide kernels' `pack_weights_quads` and
-// `pack_weights_octets` the texels of their weight texture. Taps of all channels side by side instead (a 16- or 128-byte read every few KiB)
-// measured slower: GL ResNet-18 512->512 3x3 at 7x7 39 against 29 ms, Vulkan ResNet-50's
-// 2048->512 1x1 at 7x7 12.2-14.8 against 11.4-12.4. One invocation per 4 packed channels of one
-// tap.
+// `pack_weights`, `pack_weights_quads`, `pack_weights_octets`, `pack_weights_sixteens`: weight
+// [C_out, C_in/groups, KH, KW] -> packed [channel tiles of 32 (4, 8, 16) channels, C_in/groups *
+// KH * KW, 32 (4, 8, 16)], tiles numbered across groups, zeros past a group's channels: a tile's
+// weights are one contiguous run, tap after tap, which a workgroup (the window kernels'
+// 32-channel tiles, a tap's channels side by side across a subgroup) or a lane (the wide
+// kernels' 4-, 8- and 16-channel tiles) streams through. `pack_weights` writes a buffer, the
+// wide kernels' packs the texels of their weight texture. Taps of all channels side by side
+// instead (a 16- or 128-byte read every few KiB) measured slower: GL ResNet-18 512->512 3x3 at
+// 7x7 39 against 29 ms, Vulkan ResNet-50's 2048->512 1x1 at 7x7 12.2-14.8 against 11.4-12.4.
+// One invocation per 4 packed channels of one tap.
 // `pad_rows`: input [N, C_in, H, W] -> [N, C_in, H, padded_width()] with each row's values from
 // column pad_left and zeros around, for inputs whose rows are not whole vec4s. One invocation
 // per row.
@@ -129,6 +129,13 @@ fn store_texel(quad: Quad) {
 fn pack_weights_quads(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                       @builtin(local_invocation_index) lane: u32) {
     store_texel(pack_quad(workgroup.x + workgroup.y * groups_launched.x, lane, 4u));
+}
+
+// conv2d_wide1_narrow's 16-channel tiles, into the weight texture.
+@compute @workgroup_size(64)
+fn pack_weights_sixteens(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                         @builtin(local_invocation_index) lane: u32) {
+    store_texel(pack_quad(workgroup.x + workgroup.y * groups_launched.x, lane, 16u));
 }
 
 // The other wide kernels' 8-channel tiles, into the weight texture.

@@ -9,7 +9,8 @@
 // bounds-checked scalar loads: GL's convolutions take 0.80-0.94 of the time, see
 // src/ops/conv2d/packed_weights.rs); bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes a register tile of eight 4x4 matrices: 4 output rows
-// x 8 columns x 4 channels (conv2d_wide3) or 1 row x 16 columns x 8 channels (the others). A
+// x 8 columns x 4 channels (conv2d_wide3), 8 columns x 16 channels (conv2d_wide1_narrow) or 1
+// row x 16 columns x 8 channels (the others). A
 // workgroup covers 8 such tiles of one output plane (more workgroups keep llvmpipe's threads
 // evenly busy on small convolutions, see src/ops/conv2d/window.rs), or of several channel tiles
 // where a plane has fewer, and workgroups are numbered with the channel tile fastest. Tiles start at `column_origin`, as in
@@ -537,4 +538,51 @@ fn conv2d_wide1(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgr
         weight_index += at.weight_step;
     }
     store_tile(t, at);
+}
+
+// The accumulators of conv2d_wide1_narrow: column j of c<g><q> holds channels 4g..4g+3 of the
+// tile's output column 4q+j.
+struct Narrow {
+    c00: mat4x4<f32>, c01: mat4x4<f32>, c10: mat4x4<f32>, c11: mat4x4<f32>,
+    c20: mat4x4<f32>, c21: mat4x4<f32>, c30: mat4x4<f32>, c31: mat4x4<f32>,
+}
+
+// 1x1 kernels as conv2d_wide1, in tiles of 8 columns x 16 channels: an input channel costs 2
+// input vec4s (8 per-lane scalar loads) and 4 weight texels instead of 4 vec4s and 2 texels,
+// which pays now that a texel is the cheaper load (GL llvmpipe, one process alternating:
+// conv1x1_proj's shape 0.94 of conv2d_wide1's time, 768->192 at 17x17 0.83, conv1x1_incep's
+// 0.95). For channel counts a group that 16-channel tiles cover without more padding than
+// 8-channel ones (src/ops/conv2d/window.rs).
+@compute @workgroup_size(8)
+fn conv2d_wide1_narrow(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+                       @builtin(local_invocation_index) lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, 1u, 8u, 16u);
+    let first = u32(at.first_input) / 4u;
+    var weight_index = at.weight_index;
+    var t: Narrow;
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        let index = plane_index(at, c) / 4u + first;
+        let x0 = input[index];
+        let x1 = input[index + 1u];
+        let w0 = weight(weight_index);
+        let w1 = weight(weight_index + 1u);
+        let w2 = weight(weight_index + 2u);
+        let w3 = weight(weight_index + 3u);
+        t = Narrow(outer_add(t.c00, w0, x0), outer_add(t.c01, w0, x1), outer_add(t.c10, w1, x0), outer_add(t.c11, w1, x1),
+                   outer_add(t.c20, w2, x0), outer_add(t.c21, w2, x1), outer_add(t.c30, w3, x0), outer_add(t.c31, w3, x1));
+        weight_index += at.weight_step;
+    }
+    if (!at.in_range) {
+        return;
+    }
+    let channel = at.group * params.out_channels_per_group + at.tile_channel;
+    let row = at.out_row;
+    store_matrix(t.c00, channel, row, at.first_column, at);
+    store_matrix(t.c01, channel, row, at.first_column + 4, at);
+    store_matrix(t.c10, channel + 4u, row, at.first_column, at);
+    store_matrix(t.c11, channel + 4u, row, at.first_column + 4, at);
+    store_matrix(t.c20, channel + 8u, row, at.first_column, at);
+    store_matrix(t.c21, channel + 8u, row, at.first_column + 4, at);
+    store_matrix(t.c30, channel + 12u, row, at.first_column, at);
+    store_matrix(t.c31, channel + 12u, row, at.first_column + 4, at);
 }

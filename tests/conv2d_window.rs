@@ -62,15 +62,30 @@ impl Case {
     }
 }
 
-/// The wide kernel a window-kernel shape takes on adapters without subgroups.
-fn wide_kernel(kernel: usize, stride: usize) -> &'static str {
+/// The wide kernel a window-kernel shape takes on adapters without subgroups (1x1: 16-channel
+/// tiles where they pad the channels a group no more than 8-channel ones).
+fn wide_kernel(kernel: usize, stride: usize, out_per_group: usize) -> &'static str {
     match (kernel, stride) {
+        (1, _) if out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8) => {
+            "conv2d_wide1_narrow"
+        }
         (1, _) => "conv2d_wide1",
         (3, 1) => "conv2d_wide3",
         (3, _) => "conv2d_wide3_stride2",
         (5, _) => "conv2d_wide5",
         _ => "conv2d_wide7_stride2",
     }
+}
+
+/// Asserts case `index` took `expected`: the wide kernel itself without subgroups, a kernel of
+/// that family (`conv2d_window`, `conv2d_window1`) with them.
+fn assert_kernel(gpu: &wgcnn::Gpu, entry_point: &str, expected: &str, index: usize) {
+    let matches = if gpu.has_subgroups() {
+        entry_point.starts_with(expected)
+    } else {
+        entry_point == expected
+    };
+    assert!(matches, "case {index}: {entry_point}, expected {expected}");
 }
 
 /// Runs `case` in both workgroup layouts (CPU adapters' 16- and 8-tile workgroups, GPUs' 64:
@@ -231,6 +246,7 @@ fn wide_kernels_match_reference() {
         // Packed weights past one row of the wide kernels' weight texture (4096 texels):
         (2, 64, 64, 1, 6, 8, 3, 1, Padding::Same),                // 9216 texels, 3 rows
         (1, 520, 40, 1, 8, 8, 1, 1, Padding::Zero),               // 1x1: 5200 texels, 2 rows
+        (1, 520, 32, 1, 8, 8, 1, 1, Padding::Zero),               // 16-channel tiles: 4160, 2 rows
     ];
     let activations = [
         Activation::None,
@@ -244,12 +260,9 @@ fn wide_kernels_match_reference() {
         let expected = if gpu.has_subgroups() {
             "conv2d_window"
         } else {
-            wide_kernel(case.kernel, case.stride)
+            wide_kernel(case.kernel, case.stride, case.out_channels / case.groups)
         };
-        assert!(
-            entry_point.starts_with(expected),
-            "case {index}: {entry_point}, expected {expected}"
-        );
+        assert_kernel(&gpu, entry_point, expected, index);
     }
 }
 
@@ -284,12 +297,9 @@ fn padded_rows_match_reference() {
         let expected = match (gpu.has_subgroups(), case.kernel) {
             (true, 1) => "conv2d_window1",
             (true, _) => "conv2d_subgroup",
-            (false, _) => wide_kernel(case.kernel, case.stride),
+            (false, _) => wide_kernel(case.kernel, case.stride, case.out_channels / case.groups),
         };
-        assert!(
-            entry_point.starts_with(expected),
-            "case {index}: {entry_point}, expected {expected}"
-        );
+        assert_kernel(&gpu, entry_point, expected, index);
     }
 }
 
@@ -331,10 +341,10 @@ fn strided_1x1_matches_reference() {
     let cases = [
         // input, out channels, stride, groups, kernel without subgroups
         ([2, 16, 14, 14], 24, [2, 2], 1, "projection"),     // 7x7: 49 pixels
-        ([1, 8, 56, 56], 16, [2, 2], 1, "conv2d_wide1"),    // 28x28
+        ([1, 8, 56, 56], 16, [2, 2], 1, "conv2d_wide1_narrow"), // 28x28
         ([3, 5, 13, 11], 20, [3, 3], 1, "conv2d_wide1"),    // 5x4: 20 pixels, whole vec4s
-        ([2, 12, 17, 18], 16, [2, 2], 1, "conv2d_wide1"),   // 9x9: padded planes
-        ([1, 6, 9, 40], 12, [1, 3], 1, "conv2d_wide1"),     // 9x14, asymmetric stride
+        ([2, 12, 17, 18], 16, [2, 2], 1, "conv2d_wide1_narrow"), // 9x9: padded planes
+        ([1, 6, 9, 40], 12, [1, 3], 1, "conv2d_wide1_narrow"), // 9x14, asymmetric stride
         ([2, 12, 10, 10], 8, [2, 2], 2, "conv2d"),          // 2 groups of 4
     ];
     for (index, (input_shape, out_channels, stride, groups, expected)) in

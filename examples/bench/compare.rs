@@ -2,8 +2,11 @@
 //! least 0.6 of Vulkan's rate on every workload), measured in one process. Each workload runs
 //! on a Vulkan Gpu and on a GL Gpu in alternation, call by call, so a slow stretch of a shared
 //! machine slows both sides of a pair; the ratio per pair is Vulkan's time over GL's (GL's rate
-//! as a fraction of Vulkan's). Whether llvmpipe's two worker threads share a GL dispatch is
-//! still decided per process (BENCHMARKS.md, "Why GL runs come in two modes").
+//! as a fraction of Vulkan's). The two drivers each start a pool of worker threads, one per
+//! core, so on a machine with few cores both often run a dispatch at about one thread's speed
+//! (on the 2-core VM of BENCHMARKS.md conv1x1_proj took 10-11 ms on Vulkan here against 5.6-6.0
+//! in a process of its own): the ratio is then one of per-thread throughput, steadier than the
+//! suite's but not the same measurement (BENCHMARKS.md, "Why GL runs come in two modes").
 
 use crate::workloads::{standard, Workload};
 use crate::{median, Options};

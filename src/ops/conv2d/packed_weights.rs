@@ -28,9 +28,10 @@ const WORKGROUP_SIZE: usize = 64;
 const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
 const PACK_QUADS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_quads");
 const PACK_OCTETS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_octets");
+const PACK_SIXTEENS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_sixteens");
 
 /// How a kernel takes its weights: repacked by `pack` into tiles of the channels one invocation
-/// (the wide kernels: 4 or 8) or one subgroup (the window kernels: 32) computes,
+/// (the wide kernels: 4, 8 or 16) or one subgroup (the window kernels: 32) computes,
 /// `channels_per_group` a group with zeros past the group's channels.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Packing {
@@ -46,6 +47,7 @@ impl Packing {
         let (pack, tile) = match (kernel.shader, tile_channels) {
             (Shader::Conv2dWindowInt64, _) => return None,
             (Shader::Conv2dWide, 4) => (PACK_QUADS, 4),
+            (Shader::Conv2dWide, 16) => (PACK_SIXTEENS, 16),
             (Shader::Conv2dWide, _) => (PACK_OCTETS, 8),
             _ => (PACK, PACKED_CHANNEL_TILE),
         };

@@ -17,7 +17,8 @@
 //! of the time, in alternating runs). Without subgroups (GL),
 //! `shaders/conv2d_wide.wgsl` (the same kernels): every lane loads its own operands, so the
 //! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
-//! 3x3 at stride 1 and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
+//! 3x3 at stride 1, 8 columns x 16 channels for 1x1 kernels whose channels fill 16-channel tiles
+//! and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
 //! with the portable kernel, ~15.5 ms), and their packed weights are a texture
 //! (`packed_weights.rs`). See BENCHMARKS.md.
 
@@ -73,6 +74,13 @@ const WIDE: Tiling = Tiling {
     channels: 8,
     per_workgroup: 8,
     stacks_channel_tiles: true,
+};
+/// conv2d_wide1_narrow: 8 columns x 16 channels (1x1 kernels whose channels a group fill
+/// 16-channel tiles as well as 8-channel ones: `sixteens` in `kernel`).
+const WIDE_NARROW: Tiling = Tiling {
+    columns: 8,
+    channels: 16,
+    ..WIDE
 };
 /// conv2d_wide3: 4 rows x 8 columns x 4 channels (fewer loads per multiply-add for a 3x3).
 const WIDE_BLOCK: Tiling = Tiling {
@@ -165,11 +173,14 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let window = |entry_point, tiling| window_in(Shader::Conv2dWindow, entry_point, tiling);
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
     let unpadded = g.pads == Pads::default();
-    let narrow = g.out_channels / g.groups <= NARROW.channels;
+    let out_per_group = g.out_channels / g.groups;
+    let narrow = out_per_group <= NARROW.channels;
     // conv2d_window_int64.wgsl reads the input and the weight rows and writes the output 8
     // floats at a time (a plane of whole octets keeps every image's start on one).
     let octets = (g.in_channels / g.groups).is_multiple_of(8)
         && (g.in_height * g.in_width).is_multiple_of(8);
+    // 16-channel tiles cost no more padding than 8-channel ones (24 channels: 32 against 24).
+    let sixteens = out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8);
     let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
         ([1, 1], [1, 1], true) if unpadded && narrow && octets && gpu.has_int64_loads() => {
             window_in(
@@ -184,6 +195,7 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         ([5, 5], [1, 1], true) => window("conv2d_window5", WINDOW),
         ([3, 3], [2, 2], true) => window("conv2d_window3_stride2", WINDOW),
         ([7, 7], [2, 2], true) => window("conv2d_window7_stride2", WINDOW),
+        ([1, 1], [1, 1], false) if unpadded && sixteens => wide("conv2d_wide1_narrow", WIDE_NARROW),
         ([1, 1], [1, 1], false) if unpadded => wide("conv2d_wide1", WIDE),
         ([3, 3], [1, 1], false) => wide("conv2d_wide3", WIDE_BLOCK),
         ([5, 5], [1, 1], false) => wide("conv2d_wide5", WIDE),
@@ -210,7 +222,7 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let weights_fit = window.packing(g).is_none_or(|packing| packing.fits(gpu, g));
     let applies = g.dilation == [1, 1]
         && (!padded_rows || (padding_pays && padded_image_fits(gpu, &rows)))
-        && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS
+        && out_per_group >= SUBGROUP_MIN_CHANNELS
         && weights_fit;
     applies.then_some(window)
 }
