@@ -2,7 +2,8 @@
 
 use crate::Tour;
 use wgcnn::{
-    conv2d, linear, reference, Activation, Conv2d, Conv2dOptions, HostTensor, Padding, Result,
+    conv2d, conv2d_kernel, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions,
+    HostTensor, Padding, Result,
 };
 
 fn random(tour: &mut Tour, shape: &[usize], scale: f32) -> HostTensor {
@@ -11,7 +12,7 @@ fn random(tour: &mut Tour, shape: &[usize], scale: f32) -> HostTensor {
 }
 
 pub fn run(tour: &mut Tour) -> Result<()> {
-    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 10] = [
+    let cases: [(&str, [usize; 4], [usize; 4], Conv2dOptions); 13] = [
         (
             "conv2d 3x3 p1 +ReLU",
             [1, 64, 56, 56],
@@ -29,6 +30,25 @@ pub fn run(tour: &mut Tour) -> Result<()> {
             Conv2dOptions {
                 stride: [2, 2],
                 padding: Padding::Symmetric([3, 3]),
+                ..Default::default()
+            },
+        ),
+        (
+            "conv2d 5x5 p2 (Inception)",
+            [1, 16, 28, 28],
+            [32, 16, 5, 5],
+            Conv2dOptions {
+                padding: Padding::Symmetric([2, 2]),
+                ..Default::default()
+            },
+        ),
+        (
+            "conv2d 3x3 s2 p1 (downsampling)",
+            [1, 64, 56, 56],
+            [128, 64, 3, 3],
+            Conv2dOptions {
+                stride: [2, 2],
+                padding: Padding::Symmetric([1, 1]),
                 ..Default::default()
             },
         ),
@@ -89,6 +109,12 @@ pub fn run(tour: &mut Tour) -> Result<()> {
             Conv2dOptions::default(),
         ),
         (
+            "conv2d 1x1 64->24 (MobileNetV2)",
+            [1, 64, 28, 28],
+            [24, 64, 1, 1],
+            Conv2dOptions::default(),
+        ),
+        (
             "conv2d 3x3 p1 on 7x7",
             [2, 128, 7, 7],
             [128, 128, 3, 3],
@@ -123,6 +149,9 @@ pub fn run(tour: &mut Tour) -> Result<()> {
             || reference::conv2d(&input, &weight, Some(&bias), &options),
             1e-5,
         )?;
+        let geometry =
+            Conv2dGeometry::new(&input_shape, &weight_shape, Some(weight_shape[0]), &options)?;
+        tour.ran(conv2d_kernel(&tour.gpu, &geometry));
     }
 
     let input = random(tour, &[8, 512], 1.0);

@@ -16,6 +16,8 @@ use wgcnn::{Gpu, HostTensor, Result, Tensor};
 /// One row of the table.
 struct Row {
     op: String,
+    /// The kernel that ran, where the op reports one (conv2d: `conv2d_kernel`).
+    kernel: String,
     shape: String,
     max_error: f32,
     tolerance: f32,
@@ -66,6 +68,7 @@ impl Tour {
             .fold(0f32, f32::max);
         self.rows.push(Row {
             op: op.to_string(),
+            kernel: String::new(),
             shape: format!("{:?}", output.shape()),
             max_error,
             tolerance: tolerance * scale,
@@ -73,6 +76,13 @@ impl Tour {
             cpu_ms,
         });
         Ok(())
+    }
+
+    /// Names the kernel that ran for the last op checked.
+    pub fn ran(&mut self, kernel: &str) {
+        if let Some(row) = self.rows.last_mut() {
+            row.kernel = kernel.to_string();
+        }
     }
 }
 
@@ -90,7 +100,7 @@ fn main() -> Result<()> {
 
     println!("wgcnn tour on {}", tour.gpu.adapter_info());
     println!(
-        "{:<34} {:<20} {:>12} {:>10} {:>10} {:>7}",
+        "{:<34} {:<20} {:>12} {:>10} {:>10} {:>7}  kernel",
         "op", "output shape", "max |error|", "GPU ms", "CPU ms", "check"
     );
     let mut failures = 0;
@@ -98,13 +108,14 @@ fn main() -> Result<()> {
         let ok = row.max_error <= row.tolerance;
         failures += usize::from(!ok);
         println!(
-            "{:<34} {:<20} {:>12.3e} {:>10.3} {:>10.3} {:>7}",
+            "{:<34} {:<20} {:>12.3e} {:>10.3} {:>10.3} {:>7}  {}",
             row.op,
             row.shape,
             row.max_error,
             row.gpu_ms,
             row.cpu_ms,
-            if ok { "ok" } else { "FAILED" }
+            if ok { "ok" } else { "FAILED" },
+            row.kernel
         );
     }
     println!(
