@@ -572,6 +572,11 @@ fn conv2d_wide1_narrow(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
                    outer_add(t.c20, w2, x0), outer_add(t.c21, w2, x1), outer_add(t.c30, w3, x0), outer_add(t.c31, w3, x1));
         weight_index += at.weight_step;
     }
+    store_narrow(t, at);
+}
+
+// Stores conv2d_wide1_narrow's tile (lanes past the end store nothing).
+fn store_narrow(t: Narrow, at: Place) {
     if (!at.in_range) {
         return;
     }

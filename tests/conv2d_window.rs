@@ -66,10 +66,7 @@ impl Case {
 /// tiles where they pad the channels a group no more than 8-channel ones).
 fn wide_kernel(kernel: usize, stride: usize, out_per_group: usize) -> &'static str {
     match (kernel, stride) {
-        (1, _) if out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8) => {
-            "conv2d_wide1_narrow"
-        }
-        (1, _) => "conv2d_wide1",
+        (1, _) => common::wide1_kernel(out_per_group),
         (3, 1) => "conv2d_wide3",
         (3, _) => "conv2d_wide3_stride2",
         (5, _) => "conv2d_wide5",

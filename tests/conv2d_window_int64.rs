@@ -52,16 +52,10 @@ fn gpus() -> [(Gpu, &'static str); 4] {
 /// The kernel a 1x1 convolution with few output channels, on planes of whole vec4s, takes on
 /// `gpu` (without subgroups: 16-channel tiles unless 8-channel ones pad less).
 fn expected_kernel(gpu: &Gpu, octets: bool, out_per_group: usize) -> &'static str {
-    let sixteens = out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8);
-    match (
-        gpu.has_subgroups(),
-        gpu.has_int64_loads() && octets,
-        sixteens,
-    ) {
-        (true, true, _) => "conv2d_window1_narrow_int64",
-        (true, false, _) => "conv2d_window1_narrow",
-        (false, _, true) => "conv2d_wide1_narrow",
-        (false, _, false) => "conv2d_wide1",
+    match (gpu.has_subgroups(), gpu.has_int64_loads() && octets) {
+        (true, true) => "conv2d_window1_narrow_int64",
+        (true, false) => "conv2d_window1_narrow",
+        (false, _) => common::wide1_kernel(out_per_group),
     }
 }
 

@@ -100,6 +100,16 @@ pub fn random(rng: &mut Rng, shape: &[usize], scale: f32) -> HostTensor {
     HostTensor::new(shape, rng.normals(shape.iter().product(), scale, 0.0)).unwrap()
 }
 
+/// The wide kernel a stride-1 1x1 convolution takes on adapters without subgroups: 16-channel
+/// tiles where they pad the output channels a group no more than 8-channel ones.
+pub fn wide1_kernel(out_per_group: usize) -> &'static str {
+    if out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8) {
+        "conv2d_wide1_narrow"
+    } else {
+        "conv2d_wide1"
+    }
+}
+
 /// Runs conv2d on `gpu` and asserts it equals the CPU reference within the conv tolerance
 /// (`|gpu - reference| <= 2e-5 + 1e-5 |reference|`; outputs are O(1)). Returns the reference.
 pub fn assert_conv_matches(

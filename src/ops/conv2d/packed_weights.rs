@@ -165,8 +165,8 @@ fn fits(gpu: &Gpu, texels: usize) -> bool {
 impl WeightTexture {
     /// A texture of at least `texels` texels: from the pool, or new.
     fn take(gpu: &Gpu, texels: usize) -> Result<WeightTexture> {
-        let limit = gpu.limits().max_texture_dimension_2d;
         if !fits(gpu, texels) {
+            let limit = gpu.limits().max_texture_dimension_2d;
             return Err(Error::TooLarge {
                 what: format!("conv2d packed weight of {texels} texels"),
                 bytes: texels as u64 * 16,
