@@ -6,7 +6,8 @@
 // weights are one contiguous run, tap after tap, which a workgroup (the window kernels'
 // 32-channel tiles, a tap's channels side by side across a subgroup) or a lane (the wide
 // kernels' 4-, 8- and 16-channel tiles) streams through. `pack_weights` writes a buffer, the
-// wide kernels' packs the texels of their weight texture. Taps of all channels side by side
+// wide kernels' packs the texels of their weight texture (`pack_weights_sixteens_buffer`: a
+// buffer that conv2d_wide1_narrow_uniform binds as a uniform buffer). Taps of all channels side by side
 // instead (a 16- or 128-byte read every few KiB) measured slower: GL ResNet-18 512->512 3x3 at
 // 7x7 39 against 29 ms, Vulkan ResNet-50's 2048->512 1x1 at 7x7 12.2-14.8 against 11.4-12.4.
 // One invocation per 4 packed channels of one tap.
@@ -136,6 +137,18 @@ fn pack_weights_quads(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_
 fn pack_weights_sixteens(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                          @builtin(local_invocation_index) lane: u32) {
     store_texel(pack_quad(workgroup.x + workgroup.y * groups_launched.x, lane, 16u));
+}
+
+// conv2d_wide1_narrow_uniform's 16-channel tiles, into the destination buffer (bound there as
+// a uniform buffer).
+@compute @workgroup_size(64)
+fn pack_weights_sixteens_buffer(@builtin(workgroup_id) workgroup: vec3<u32>,
+                                @builtin(num_workgroups) groups_launched: vec3<u32>,
+                                @builtin(local_invocation_index) lane: u32) {
+    let quad = pack_quad(workgroup.x + workgroup.y * groups_launched.x, lane, 16u);
+    if (quad.valid) {
+        store4(4u * quad.index, quad.values);
+    }
 }
 
 // The other wide kernels' 8-channel tiles, into the weight texture.

@@ -3,19 +3,21 @@
 // on input rows of whole vec4s (W % 4 == 0; for 1x1 the plane is one row of H*W columns;
 // other inputs are first copied to padded rows by `pad_rows` in conv2d_pack.wgsl).
 // Layout: input [N, C_in, H, W] read as vec4s; weights repacked by `pack_weights_quads` (for
-// conv2d_wide3) or `pack_weights_octets` (conv2d_pack.wgsl) to [channel tiles, C_in/groups * KH
-// * KW, 4 or 8 channels], a tile's weights contiguous, held as the texels of an rgba32float
-// texture (on llvmpipe a texel fetch is one 16-byte load per lane, a storage vec4 four
-// bounds-checked scalar loads: GL's convolutions take 0.80-0.94 of the time, see
-// src/ops/conv2d/packed_weights.rs); bias [C_out]; output [N, C_out, H_out, W_out], all float32.
+// conv2d_wide3), `pack_weights_sixteens` (conv2d_wide1_narrow) or `pack_weights_octets`
+// (conv2d_pack.wgsl) to [channel tiles, C_in/groups * KH * KW, 4, 16 or 8 channels], a tile's
+// weights contiguous, held as the texels of an rgba32float texture (on llvmpipe a texel fetch
+// is one 16-byte load per lane, a storage vec4 four bounds-checked scalar loads: GL's
+// convolutions take 0.80-0.94 of the time, see src/ops/conv2d/packed_weights.rs), or for
+// conv2d_wide1_narrow_uniform by `pack_weights_sixteens_buffer` into a 64 KiB uniform buffer
+// (cheaper still); bias [C_out]; output [N, C_out, H_out, W_out], all float32.
 // Thread mapping: one invocation computes a register tile of eight 4x4 matrices: 4 output rows
-// x 8 columns x 4 channels (conv2d_wide3), 8 columns x 16 channels (conv2d_wide1_narrow) or 1
-// row x 16 columns x 8 channels (the others). A
-// workgroup covers 8 such tiles of one output plane (more workgroups keep llvmpipe's threads
-// evenly busy on small convolutions, see src/ops/conv2d/window.rs), or of several channel tiles
-// where a plane has fewer, and workgroups are numbered with the channel tile fastest. Tiles start at `column_origin`, as in
-// conv2d_window.wgsl, so each tile's input window starts on a vec4 boundary and the taps are
-// swizzles of the window's vec4 loads.
+// x 8 columns x 4 channels (conv2d_wide3), 8 columns x 16 channels (conv2d_wide1_narrow and
+// _uniform) or 1 row x 16 columns x 8 channels (the others). A workgroup covers 8 such tiles
+// of one output plane (more workgroups keep llvmpipe's threads evenly busy on small
+// convolutions, see src/ops/conv2d/window.rs), or of several channel tiles where a plane has
+// fewer, and workgroups are numbered with the channel tile fastest. Tiles start at
+// `column_origin`, as in conv2d_window.wgsl, so each tile's input window starts on a vec4
+// boundary and the taps are swizzles of the window's vec4 loads.
 // Why these shapes: without subgroups every lane must load each operand it uses itself, and
 // on llvmpipe such a load is the expensive operation (a per-lane sequence per component), so
 // a tile is shaped for the fewest loads per multiply-add within 128 accumulators:
@@ -547,12 +549,21 @@ struct Narrow {
     c20: mat4x4<f32>, c21: mat4x4<f32>, c30: mat4x4<f32>, c31: mat4x4<f32>,
 }
 
+// One input channel into conv2d_wide1_narrow's tile: its 8 columns (x0, x1) times the weights
+// of the tile's 16 channels (w0-w3).
+fn narrow_step(t: Narrow, x0: vec4<f32>, x1: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>,
+               w3: vec4<f32>) -> Narrow {
+    return Narrow(outer_add(t.c00, w0, x0), outer_add(t.c01, w0, x1), outer_add(t.c10, w1, x0), outer_add(t.c11, w1, x1),
+                  outer_add(t.c20, w2, x0), outer_add(t.c21, w2, x1), outer_add(t.c30, w3, x0), outer_add(t.c31, w3, x1));
+}
+
 // 1x1 kernels as conv2d_wide1, in tiles of 8 columns x 16 channels: an input channel costs 2
 // input vec4s (8 per-lane scalar loads) and 4 weight texels instead of 4 vec4s and 2 texels,
 // which pays now that a texel is the cheaper load (GL llvmpipe, one process alternating:
 // conv1x1_proj's shape 0.94 of conv2d_wide1's time, 768->192 at 17x17 0.83, conv1x1_incep's
 // 0.95). For channel counts a group that 16-channel tiles cover without more padding than
-// 8-channel ones (src/ops/conv2d/window.rs).
+// 8-channel ones (src/ops/conv2d/window.rs); packed weights over 64 KiB (else
+// conv2d_wide1_narrow_uniform).
 @compute @workgroup_size(8)
 fn conv2d_wide1_narrow(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                        @builtin(local_invocation_index) lane: u32) {
@@ -562,14 +573,33 @@ fn conv2d_wide1_narrow(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num
     var t: Narrow;
     for (var c = 0u; c < params.in_channels_per_group; c++) {
         let index = plane_index(at, c) / 4u + first;
-        let x0 = input[index];
-        let x1 = input[index + 1u];
-        let w0 = weight(weight_index);
-        let w1 = weight(weight_index + 1u);
-        let w2 = weight(weight_index + 2u);
-        let w3 = weight(weight_index + 3u);
-        t = Narrow(outer_add(t.c00, w0, x0), outer_add(t.c01, w0, x1), outer_add(t.c10, w1, x0), outer_add(t.c11, w1, x1),
-                   outer_add(t.c20, w2, x0), outer_add(t.c21, w2, x1), outer_add(t.c30, w3, x0), outer_add(t.c31, w3, x1));
+        t = narrow_step(t, input[index], input[index + 1u], weight(weight_index), weight(weight_index + 1u),
+                        weight(weight_index + 2u), weight(weight_index + 3u));
+        weight_index += at.weight_step;
+    }
+    store_narrow(t, at);
+}
+
+// conv2d_wide1_narrow's packed weights (at most 64 KiB), [channel tiles, C_in/groups, 4] vec4s,
+// as a uniform buffer: on llvmpipe a uniform-buffer vec4 costs less than a texel fetch
+// (conv1x1_proj's shape 0.84-0.86 of conv2d_wide1_narrow's time, conv1x1_incep's 0.79-0.82,
+// GL, one process alternating; 1x1 16x8 and 3x3 tiles gained only 0.94-0.97, so they keep the
+// texture).
+@group(0) @binding(4) var<uniform> uniform_weight: array<vec4<f32>, 4096>;
+
+@compute @workgroup_size(8)
+fn conv2d_wide1_narrow_uniform(@builtin(workgroup_id) workgroup: vec3<u32>,
+                               @builtin(num_workgroups) groups_launched: vec3<u32>,
+                               @builtin(local_invocation_index) lane: u32) {
+    let at = place(workgroup.x + workgroup.y * groups_launched.x, lane, 1u, 8u, 16u);
+    let first = u32(at.first_input) / 4u;
+    var weight_index = at.weight_index;
+    var t: Narrow;
+    for (var c = 0u; c < params.in_channels_per_group; c++) {
+        let index = plane_index(at, c) / 4u + first;
+        t = narrow_step(t, input[index], input[index + 1u], uniform_weight[weight_index],
+                        uniform_weight[weight_index + 1u], uniform_weight[weight_index + 2u],
+                        uniform_weight[weight_index + 3u]);
         weight_index += at.weight_step;
     }
     store_narrow(t, at);

@@ -97,7 +97,9 @@ impl Gpu {
                 limit: self.inner.limits.max_buffer_size,
             });
         }
+        // UNIFORM: conv2d_wide1_narrow_uniform binds its packed weights as a uniform buffer.
         let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::UNIFORM
             | wgpu::BufferUsages::COPY_SRC
             | wgpu::BufferUsages::COPY_DST;
         if self.inner.poison.load(Ordering::Relaxed) {

@@ -62,11 +62,11 @@ impl Case {
     }
 }
 
-/// The wide kernel a window-kernel shape takes on adapters without subgroups (1x1: 16-channel
-/// tiles where they pad the channels a group no more than 8-channel ones).
-fn wide_kernel(kernel: usize, stride: usize, out_per_group: usize) -> &'static str {
-    match (kernel, stride) {
-        (1, _) => common::wide1_kernel(out_per_group),
+/// The wide kernel a window-kernel shape takes on adapters without subgroups (1x1: see
+/// `common::wide1_kernel`).
+fn wide_kernel(case: &Case) -> &'static str {
+    match (case.kernel, case.stride) {
+        (1, _) => common::wide1_kernel(case.in_channels, case.out_channels / case.groups),
         (3, 1) => "conv2d_wide3",
         (3, _) => "conv2d_wide3_stride2",
         (5, _) => "conv2d_wide5",
@@ -244,6 +244,8 @@ fn wide_kernels_match_reference() {
         (2, 64, 64, 1, 6, 8, 3, 1, Padding::Same),                // 9216 texels, 3 rows
         (1, 520, 40, 1, 8, 8, 1, 1, Padding::Zero),               // 1x1: 5200 texels, 2 rows
         (1, 520, 32, 1, 8, 8, 1, 1, Padding::Zero),               // 16-channel tiles: 4160, 2 rows
+        // 16-channel tiles from the uniform buffer, filling its 64 KiB (4096 vec4s) exactly:
+        (2, 512, 32, 1, 8, 8, 1, 1, Padding::Zero),
     ];
     let activations = [
         Activation::None,
@@ -257,7 +259,7 @@ fn wide_kernels_match_reference() {
         let expected = if gpu.has_subgroups() {
             "conv2d_window"
         } else {
-            wide_kernel(case.kernel, case.stride, case.out_channels / case.groups)
+            wide_kernel(&case)
         };
         assert_kernel(&gpu, entry_point, expected, index);
     }
@@ -294,7 +296,7 @@ fn padded_rows_match_reference() {
         let expected = match (gpu.has_subgroups(), case.kernel) {
             (true, 1) => "conv2d_window1",
             (true, _) => "conv2d_subgroup",
-            (false, _) => wide_kernel(case.kernel, case.stride, case.out_channels / case.groups),
+            (false, _) => wide_kernel(&case),
         };
         assert_kernel(&gpu, entry_point, expected, index);
     }
@@ -338,10 +340,11 @@ fn strided_1x1_matches_reference() {
     let cases = [
         // input, out channels, stride, groups, kernel without subgroups
         ([2, 16, 14, 14], 24, [2, 2], 1, "projection"),     // 7x7: 49 pixels
-        ([1, 8, 56, 56], 16, [2, 2], 1, "conv2d_wide1_narrow"), // 28x28
+        ([1, 8, 56, 56], 16, [2, 2], 1, "conv2d_wide1_narrow_uniform"), // 28x28
         ([3, 5, 13, 11], 20, [3, 3], 1, "conv2d_wide1"),    // 5x4: 20 pixels, whole vec4s
-        ([2, 12, 17, 18], 16, [2, 2], 1, "conv2d_wide1_narrow"), // 9x9: padded planes
-        ([1, 6, 9, 40], 12, [1, 3], 1, "conv2d_wide1_narrow"), // 9x14, asymmetric stride
+        ([2, 12, 17, 18], 16, [2, 2], 1, "conv2d_wide1_narrow_uniform"), // 9x9: padded planes
+        ([1, 6, 9, 40], 12, [1, 3], 1, "conv2d_wide1_narrow_uniform"), // 9x14, asymmetric stride
+        ([1, 1040, 16, 16], 16, [2, 2], 1, "conv2d_wide1_narrow"), // 8x8: weights past 64 KiB
         ([2, 12, 10, 10], 8, [2, 2], 2, "conv2d"),          // 2 groups of 4
     ];
     for (index, (input_shape, out_channels, stride, groups, expected)) in
@@ -372,10 +375,10 @@ fn strided_1x1_matches_reference() {
 }
 
 /// Convolutions recorded into one submission, each with its own weights: without subgroups
-/// each packs its weights into a pooled texture that the next one takes again as soon as the
-/// first is recorded, so each must read its own weights before the next pack overwrites them
-/// (with subgroups, the same for the packed-weight buffers). Pooled (not poisoned) outputs, as
-/// in a network.
+/// each packs its weights into a pooled texture (1x1 in 16-channel tiles: a pooled 64 KiB
+/// uniform buffer) that the next one takes again as soon as the first is recorded, so each
+/// must read its own weights before the next pack overwrites them (with subgroups, the same for
+/// the packed-weight buffers). Pooled (not poisoned) outputs, as in a network.
 #[test]
 fn packed_weights_reused_within_one_submission_stay_each_convolutions_own() {
     let gpu = common::gpu_with(wgcnn::GpuOptions {
@@ -387,6 +390,7 @@ fn packed_weights_reused_within_one_submission_stay_each_convolutions_own() {
     for (input_shape, weight_shape, padding) in [
         ([2, 24, 6, 8], [40, 24, 1, 1], Padding::Zero),
         ([1, 16, 9, 12], [64, 16, 3, 3], Padding::Same),
+        ([2, 24, 8, 8], [16, 24, 1, 1], Padding::Zero),
     ] {
         let options = Conv2dOptions {
             padding,

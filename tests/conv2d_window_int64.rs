@@ -51,11 +51,16 @@ fn gpus() -> [(Gpu, &'static str); 4] {
 
 /// The kernel a 1x1 convolution with few output channels, on planes of whole vec4s, takes on
 /// `gpu` (without subgroups: 16-channel tiles unless 8-channel ones pad less).
-fn expected_kernel(gpu: &Gpu, octets: bool, out_per_group: usize) -> &'static str {
+fn expected_kernel(
+    gpu: &Gpu,
+    octets: bool,
+    in_channels: usize,
+    out_per_group: usize,
+) -> &'static str {
     match (gpu.has_subgroups(), gpu.has_int64_loads() && octets) {
         (true, true) => "conv2d_window1_narrow_int64",
         (true, false) => "conv2d_window1_narrow",
-        (false, _) => common::wide1_kernel(out_per_group),
+        (false, _) => common::wide1_kernel(in_channels, out_per_group),
     }
 }
 
@@ -89,7 +94,7 @@ fn check(input: [usize; 4], out_channels: usize, groups: usize, octets: bool, rn
         assert_conv_matches(&gpu, &x, &weight, bias.as_ref(), &options, &context);
         assert_eq!(
             conv2d_kernel(&gpu, &geometry),
-            expected_kernel(&gpu, octets, out_channels / groups),
+            expected_kernel(&gpu, octets, input[1], out_channels / groups),
             "{context}"
         );
     }
@@ -148,7 +153,7 @@ fn batch_chunks_match_reference() {
     let geometry = Conv2dGeometry::new(&input, &[9, 24, 1, 1], Some(9), &options).unwrap();
     assert_eq!(
         conv2d_kernel(&gpu, &geometry),
-        expected_kernel(&gpu, true, 9),
+        expected_kernel(&gpu, true, 24, 9),
         "{context}"
     );
 }

@@ -125,8 +125,8 @@ pub fn run(tour: &mut Tour) -> Result<()> {
         ),
         (
             "conv2d 1x1 s2 (shortcut)",
-            [1, 64, 56, 56],
-            [128, 64, 1, 1],
+            [1, 128, 28, 28],
+            [256, 128, 1, 1],
             Conv2dOptions {
                 stride: [2, 2],
                 ..Default::default()

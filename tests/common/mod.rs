@@ -101,12 +101,17 @@ pub fn random(rng: &mut Rng, shape: &[usize], scale: f32) -> HostTensor {
 }
 
 /// The wide kernel a stride-1 1x1 convolution takes on adapters without subgroups: 16-channel
-/// tiles where they pad the output channels a group no more than 8-channel ones.
-pub fn wide1_kernel(out_per_group: usize) -> &'static str {
-    if out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8) {
-        "conv2d_wide1_narrow"
-    } else {
+/// tiles where they pad the output channels a group no more than 8-channel ones, with their
+/// packed weights (`in_channels` x the channels a group rounded up to 16) from a uniform buffer
+/// where they fit its 64 KiB.
+pub fn wide1_kernel(in_channels: usize, out_per_group: usize) -> &'static str {
+    let sixteens = out_per_group.next_multiple_of(16);
+    if sixteens != out_per_group.next_multiple_of(8) {
         "conv2d_wide1"
+    } else if in_channels * sixteens <= 16384 {
+        "conv2d_wide1_narrow_uniform"
+    } else {
+        "conv2d_wide1_narrow"
     }
 }
 

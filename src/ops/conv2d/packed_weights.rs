@@ -6,8 +6,10 @@
 //! vec4 is four bounds-checked scalar loads per lane (GL's convolutions take 0.80-0.94 of the
 //! time, BENCHMARKS.md). Texture layout: packed vec4 `i` is texel (`i % WEIGHT_TEXTURE_WIDTH`,
 //! `i / WEIGHT_TEXTURE_WIDTH`). Textures are pooled by row count, so a layer run again binds
-//! the same texture (and reuses its bind group). `conv2d_window1_narrow_int64` reads the weight
-//! as given.
+//! the same texture (and reuses its bind group). `conv2d_wide1_narrow_uniform` takes its packed
+//! weights (at most 64 KiB) from a uniform buffer instead: on llvmpipe a uniform-buffer vec4
+//! costs less than a texel fetch (GL: conv1x1_proj 0.83 and conv1x1_incep 0.8 of the time with
+//! the texture). `conv2d_window1_narrow_int64` reads the weight as given.
 
 use super::{Conv2dGeometry, Conv2dParams};
 use crate::dispatch::View;
@@ -29,6 +31,13 @@ const PACK: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights");
 const PACK_QUADS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_quads");
 const PACK_OCTETS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_octets");
 const PACK_SIXTEENS: Kernel = Kernel::new(Shader::Conv2dPack, "pack_weights_sixteens");
+const PACK_SIXTEENS_BUFFER: Kernel =
+    Kernel::new(Shader::Conv2dPack, "pack_weights_sixteens_buffer");
+/// `conv2d_wide1_narrow_uniform`, which reads its packed weights from a uniform buffer.
+pub(super) const WIDE1_NARROW_UNIFORM: Kernel =
+    Kernel::new(Shader::Conv2dWide, "conv2d_wide1_narrow_uniform");
+/// Floats in that uniform buffer (`uniform_weight` in conv2d_wide.wgsl: 4096 vec4s, 64 KiB).
+pub(super) const UNIFORM_WEIGHT_FLOATS: usize = 16384;
 
 /// How a kernel takes its weights: repacked by `pack` into tiles of the channels one invocation
 /// (the wide kernels: 4, 8 or 16) or one subgroup (the window kernels: 32) computes,
@@ -46,6 +55,7 @@ impl Packing {
         let out_per_group = g.out_channels / g.groups;
         let (pack, tile) = match (kernel.shader, tile_channels) {
             (Shader::Conv2dWindowInt64, _) => return None,
+            _ if kernel == WIDE1_NARROW_UNIFORM => (PACK_SIXTEENS_BUFFER, 16),
             (Shader::Conv2dWide, 4) => (PACK_QUADS, 4),
             (Shader::Conv2dWide, 16) => (PACK_SIXTEENS, 16),
             (Shader::Conv2dWide, _) => (PACK_OCTETS, 8),
@@ -57,19 +67,23 @@ impl Packing {
         })
     }
 
-    /// Whether a texture holds the packed weights (the wide kernels).
+    /// Whether a texture holds the packed weights (the wide kernels but
+    /// `conv2d_wide1_narrow_uniform`).
     fn in_texture(&self) -> bool {
-        self.pack != PACK
+        self.pack != PACK && self.pack != PACK_SIXTEENS_BUFFER
     }
 
     /// Floats in the packed weight.
-    fn len(&self, g: &Conv2dGeometry) -> usize {
+    pub(super) fn len(&self, g: &Conv2dGeometry) -> usize {
         g.in_channels * g.kernel[0] * g.kernel[1] * self.channels_per_group
     }
 
-    /// Whether the packed weight fits this adapter (a texture's rows; a buffer is checked when
-    /// it is made, with its own error).
+    /// Whether the packed weight fits this adapter (a texture's rows, the uniform buffer; a
+    /// storage buffer is checked when it is made, with its own error).
     pub(super) fn fits(&self, gpu: &Gpu, g: &Conv2dGeometry) -> bool {
+        if self.pack == PACK_SIXTEENS_BUFFER {
+            return self.len(g) <= UNIFORM_WEIGHT_FLOATS;
+        }
         !self.in_texture() || fits(gpu, self.len(g) / 4)
     }
 }
@@ -78,6 +92,8 @@ impl Packing {
 pub(super) enum Weights<'a> {
     AsGiven(&'a Tensor),
     Buffer(Tensor),
+    /// 64 KiB (`UNIFORM_WEIGHT_FLOATS`), bound as a uniform buffer after the other operands.
+    Uniform(Tensor),
     Texture(WeightTexture),
 }
 
@@ -105,6 +121,12 @@ impl<'a> Weights<'a> {
             let view = Some(texture.view());
             gpu.dispatch_with_texture(packing.pack, params, view, &views, workgroups)?;
             Ok(Weights::Texture(texture))
+        } else if packing.pack == PACK_SIXTEENS_BUFFER {
+            // The shader's uniform array is 64 KiB whatever the weight: the binding must be too.
+            let packed = Tensor::output(gpu, &[UNIFORM_WEIGHT_FLOATS])?;
+            let views = [weight.view(), packed.view()];
+            gpu.dispatch(packing.pack, params, &views, workgroups)?;
+            Ok(Weights::Uniform(packed))
         } else {
             check_fits(gpu, "conv2d packed weight", len)?;
             let packed = Tensor::output(gpu, &[len])?;
@@ -115,7 +137,8 @@ impl<'a> Weights<'a> {
     }
 
     /// Records `kernel` over `workgroups` with these weights: a texture at binding 0 and
-    /// input, bias, output at 1-3, else input, weights, bias, output at 1-4.
+    /// input, bias, output at 1-3; input, bias, output, uniform weights at 1-4; else input,
+    /// weights, bias, output at 1-4.
     pub(super) fn dispatch(
         &self,
         kernel: Kernel,
@@ -135,6 +158,10 @@ impl<'a> Weights<'a> {
             }
             Weights::Buffer(packed) => {
                 let views = [input, packed.view(), bias, output];
+                packed.gpu().dispatch(kernel, params, &views, workgroups)
+            }
+            Weights::Uniform(packed) => {
+                let views = [input, bias, output, packed.view()];
                 packed.gpu().dispatch(kernel, params, &views, workgroups)
             }
         }

@@ -22,7 +22,9 @@
 //! with the portable kernel, ~15.5 ms), and their packed weights are a texture
 //! (`packed_weights.rs`). See BENCHMARKS.md.
 
-use super::packed_weights::{Packing, Weights, PACKED_CHANNEL_TILE};
+use super::packed_weights::{
+    Packing, Weights, PACKED_CHANNEL_TILE, UNIFORM_WEIGHT_FLOATS, WIDE1_NARROW_UNIFORM,
+};
 use super::padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
 use super::{Conv2dGeometry, Conv2dParams, LARGE_WORKGROUP_TILES, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
@@ -181,6 +183,10 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         && (g.in_height * g.in_width).is_multiple_of(8);
     // 16-channel tiles cost no more padding than 8-channel ones (24 channels: 32 against 24).
     let sixteens = out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8);
+    // conv2d_wide1_narrow_uniform: its packed weights (16-channel tiles) fit 64 KiB.
+    let uniform_weights = g.in_channels * out_per_group.next_multiple_of(16)
+        <= UNIFORM_WEIGHT_FLOATS
+        && gpu.limits().max_uniform_buffer_binding_size >= UNIFORM_WEIGHT_FLOATS as u64 * 4;
     let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
         ([1, 1], [1, 1], true) if unpadded && narrow && octets && gpu.has_int64_loads() => {
             window_in(
@@ -195,6 +201,9 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         ([5, 5], [1, 1], true) => window("conv2d_window5", WINDOW),
         ([3, 3], [2, 2], true) => window("conv2d_window3_stride2", WINDOW),
         ([7, 7], [2, 2], true) => window("conv2d_window7_stride2", WINDOW),
+        ([1, 1], [1, 1], false) if unpadded && sixteens && uniform_weights => {
+            (WIDE1_NARROW_UNIFORM, WIDE_NARROW)
+        }
         ([1, 1], [1, 1], false) if unpadded && sixteens => wide("conv2d_wide1_narrow", WIDE_NARROW),
         ([1, 1], [1, 1], false) if unpadded => wide("conv2d_wide1", WIDE),
         ([3, 3], [1, 1], false) => wide("conv2d_wide3", WIDE_BLOCK),
