@@ -7,9 +7,10 @@
 // 32-channel tiles, a tap's channels side by side across a subgroup) or a lane (the wide
 // kernels' 4-, 8- and 16-channel tiles) streams through. `pack_weights` writes a buffer, the
 // wide kernels' packs the texels of their weight texture (`pack_weights_sixteens_buffer`: a
-// buffer that conv2d_wide1_narrow_uniform binds as a uniform buffer). Taps of all channels side by side
-// instead (a 16- or 128-byte read every few KiB) measured slower: GL ResNet-18 512->512 3x3 at
-// 7x7 39 against 29 ms, Vulkan ResNet-50's 2048->512 1x1 at 7x7 12.2-14.8 against 11.4-12.4.
+// buffer that conv2d_wide1_narrow_uniform binds as a uniform buffer). Taps of all channels
+// side by side instead (a 16- or 128-byte read every few KiB) measured slower: GL ResNet-18
+// 512->512 3x3 at 7x7 39 against 29 ms, Vulkan ResNet-50's 2048->512 1x1 at 7x7 12.2-14.8
+// against 11.4-12.4.
 // One invocation per 4 packed channels of one tap.
 // `pad_rows`: input [N, C_in, H, W] -> [N, C_in, H, padded_width()] with each row's values from
 // column pad_left and zeros around, for inputs whose rows are not whole vec4s. One invocation

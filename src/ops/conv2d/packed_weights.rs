@@ -37,7 +37,18 @@ const PACK_SIXTEENS_BUFFER: Kernel =
 pub(super) const WIDE1_NARROW_UNIFORM: Kernel =
     Kernel::new(Shader::Conv2dWide, "conv2d_wide1_narrow_uniform");
 /// Floats in that uniform buffer (`uniform_weight` in conv2d_wide.wgsl: 4096 vec4s, 64 KiB).
-pub(super) const UNIFORM_WEIGHT_FLOATS: usize = 16384;
+const UNIFORM_WEIGHT_FLOATS: usize = 16384;
+
+/// Where a packing puts the packed weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Destination {
+    /// A storage buffer of exactly the packed length (the window kernels).
+    Buffer,
+    /// A 64 KiB buffer bound as a uniform buffer (`conv2d_wide1_narrow_uniform`).
+    Uniform,
+    /// A pooled weight texture (the other wide kernels).
+    Texture,
+}
 
 /// How a kernel takes its weights: repacked by `pack` into tiles of the channels one invocation
 /// (the wide kernels: 4, 8 or 16) or one subgroup (the window kernels: 32) computes,
@@ -45,6 +56,7 @@ pub(super) const UNIFORM_WEIGHT_FLOATS: usize = 16384;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Packing {
     pack: Kernel,
+    destination: Destination,
     channels_per_group: usize,
 }
 
@@ -53,38 +65,40 @@ impl Packing {
     /// `None` for a kernel that reads the weight as given (`conv2d_window1_narrow_int64`).
     pub(super) fn of(kernel: Kernel, tile_channels: usize, g: &Conv2dGeometry) -> Option<Packing> {
         let out_per_group = g.out_channels / g.groups;
-        let (pack, tile) = match (kernel.shader, tile_channels) {
+        use Destination::*;
+        let (pack, destination, tile) = match (kernel.shader, tile_channels) {
             (Shader::Conv2dWindowInt64, _) => return None,
-            _ if kernel == WIDE1_NARROW_UNIFORM => (PACK_SIXTEENS_BUFFER, 16),
-            (Shader::Conv2dWide, 4) => (PACK_QUADS, 4),
-            (Shader::Conv2dWide, 16) => (PACK_SIXTEENS, 16),
-            (Shader::Conv2dWide, _) => (PACK_OCTETS, 8),
-            _ => (PACK, PACKED_CHANNEL_TILE),
+            _ if kernel == WIDE1_NARROW_UNIFORM => (PACK_SIXTEENS_BUFFER, Uniform, 16),
+            (Shader::Conv2dWide, 4) => (PACK_QUADS, Texture, 4),
+            (Shader::Conv2dWide, 16) => (PACK_SIXTEENS, Texture, 16),
+            (Shader::Conv2dWide, _) => (PACK_OCTETS, Texture, 8),
+            _ => (PACK, Buffer, PACKED_CHANNEL_TILE),
         };
         Some(Packing {
             pack,
+            destination,
             channels_per_group: out_per_group.next_multiple_of(tile),
         })
     }
 
-    /// Whether a texture holds the packed weights (the wide kernels but
-    /// `conv2d_wide1_narrow_uniform`).
-    fn in_texture(&self) -> bool {
-        self.pack != PACK && self.pack != PACK_SIXTEENS_BUFFER
-    }
-
     /// Floats in the packed weight.
-    pub(super) fn len(&self, g: &Conv2dGeometry) -> usize {
+    fn len(&self, g: &Conv2dGeometry) -> usize {
         g.in_channels * g.kernel[0] * g.kernel[1] * self.channels_per_group
     }
 
-    /// Whether the packed weight fits this adapter (a texture's rows, the uniform buffer; a
-    /// storage buffer is checked when it is made, with its own error).
+    /// Whether the packed weight fits this adapter (a texture's rows, the 64 KiB uniform
+    /// buffer and the adapter's uniform bindings; a storage buffer is checked when it is made,
+    /// with its own error).
     pub(super) fn fits(&self, gpu: &Gpu, g: &Conv2dGeometry) -> bool {
-        if self.pack == PACK_SIXTEENS_BUFFER {
-            return self.len(g) <= UNIFORM_WEIGHT_FLOATS;
+        match self.destination {
+            Destination::Buffer => true,
+            Destination::Uniform => {
+                self.len(g) <= UNIFORM_WEIGHT_FLOATS
+                    && gpu.limits().max_uniform_buffer_binding_size
+                        >= UNIFORM_WEIGHT_FLOATS as u64 * 4
+            }
+            Destination::Texture => fits(gpu, self.len(g) / 4),
         }
-        !self.in_texture() || fits(gpu, self.len(g) / 4)
     }
 }
 
@@ -115,25 +129,27 @@ impl<'a> Weights<'a> {
         let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
         let workgroups =
             (g.groups * taps.div_ceil(WORKGROUP_SIZE) * packing.channels_per_group / 4) as u32;
-        if packing.in_texture() {
+        if packing.destination == Destination::Texture {
             let texture = WeightTexture::take(gpu, len / 4)?;
             let views = [weight.view()];
             let view = Some(texture.view());
             gpu.dispatch_with_texture(packing.pack, params, view, &views, workgroups)?;
-            Ok(Weights::Texture(texture))
-        } else if packing.pack == PACK_SIXTEENS_BUFFER {
-            // The shader's uniform array is 64 KiB whatever the weight: the binding must be too.
-            let packed = Tensor::output(gpu, &[UNIFORM_WEIGHT_FLOATS])?;
-            let views = [weight.view(), packed.view()];
-            gpu.dispatch(packing.pack, params, &views, workgroups)?;
-            Ok(Weights::Uniform(packed))
+            return Ok(Weights::Texture(texture));
+        }
+        // The shader's uniform array is 64 KiB whatever the weight: the binding must be too.
+        let packed_len = if packing.destination == Destination::Uniform {
+            UNIFORM_WEIGHT_FLOATS
         } else {
             check_fits(gpu, "conv2d packed weight", len)?;
-            let packed = Tensor::output(gpu, &[len])?;
-            let views = [weight.view(), packed.view()];
-            gpu.dispatch(packing.pack, params, &views, workgroups)?;
-            Ok(Weights::Buffer(packed))
-        }
+            len
+        };
+        let packed = Tensor::output(gpu, &[packed_len])?;
+        let views = [weight.view(), packed.view()];
+        gpu.dispatch(packing.pack, params, &views, workgroups)?;
+        Ok(match packing.destination {
+            Destination::Uniform => Weights::Uniform(packed),
+            _ => Weights::Buffer(packed),
+        })
     }
 
     /// Records `kernel` over `workgroups` with these weights: a texture at binding 0 and

@@ -22,9 +22,7 @@
 //! with the portable kernel, ~15.5 ms), and their packed weights are a texture
 //! (`packed_weights.rs`). See BENCHMARKS.md.
 
-use super::packed_weights::{
-    Packing, Weights, PACKED_CHANNEL_TILE, UNIFORM_WEIGHT_FLOATS, WIDE1_NARROW_UNIFORM,
-};
+use super::packed_weights::{Packing, Weights, PACKED_CHANNEL_TILE, WIDE1_NARROW_UNIFORM};
 use super::padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
 use super::{Conv2dGeometry, Conv2dParams, LARGE_WORKGROUP_TILES, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
@@ -183,10 +181,9 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         && (g.in_height * g.in_width).is_multiple_of(8);
     // 16-channel tiles cost no more padding than 8-channel ones (24 channels: 32 against 24).
     let sixteens = out_per_group.next_multiple_of(16) == out_per_group.next_multiple_of(8);
-    // conv2d_wide1_narrow_uniform: its packed weights (16-channel tiles) fit 64 KiB.
-    let uniform_weights = g.in_channels * out_per_group.next_multiple_of(16)
-        <= UNIFORM_WEIGHT_FLOATS
-        && gpu.limits().max_uniform_buffer_binding_size >= UNIFORM_WEIGHT_FLOATS as u64 * 4;
+    // conv2d_wide1_narrow_uniform: its packed weights fit its 64 KiB uniform buffer.
+    let uniform_weights = Packing::of(WIDE1_NARROW_UNIFORM, WIDE_NARROW.channels, g)
+        .is_some_and(|packing| packing.fits(gpu, g));
     let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
         ([1, 1], [1, 1], true) if unpadded && narrow && octets && gpu.has_int64_loads() => {
             window_in(
