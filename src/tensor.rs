@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::GpuInner;
 use crate::ops::batching::view_alignment;
-use std::sync::{Arc, Weak};
+use crate::ops::conv2d::PackedWeights;
+use std::sync::{Arc, Mutex, Weak};
 use wgpu::util::DeviceExt;
 
 /// A float32 tensor living on one [`Gpu`].
@@ -132,9 +133,38 @@ impl Tensor {
         })
     }
 
-    /// The underlying wgpu buffer (row-major float32).
+    /// The underlying wgpu buffer (row-major float32), for your own wgpu passes. wgcnn does not
+    /// see writes made through it, so from then on it keeps no repacked copy of these values
+    /// (conv2d's packed weights are made again each call with this tensor as the weight).
     pub fn buffer(&self) -> &wgpu::Buffer {
+        let mut packed = self.buffer.packed.lock().unwrap();
+        packed.handed_out = true;
+        packed.weights = None;
         &self.buffer
+    }
+
+    /// The underlying buffer, for wgcnn's own bindings and copies.
+    pub(crate) fn raw_buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+
+    /// conv2d's packed copy of these values as a weight, if one was kept (`packed_weights.rs`).
+    pub(crate) fn packed_weights(&self) -> Option<Arc<PackedWeights>> {
+        self.buffer.packed.lock().unwrap().weights.clone()
+    }
+
+    /// Keeps `weights`, packed from these values, for the next convolution with them (not once
+    /// the raw buffer has been handed out).
+    pub(crate) fn keep_packed_weights(&self, weights: Arc<PackedWeights>) {
+        let mut packed = self.buffer.packed.lock().unwrap();
+        if !packed.handed_out {
+            packed.weights = Some(weights);
+        }
+    }
+
+    /// An op is writing these values in place: what was derived from them is stale.
+    pub(crate) fn written_in_place(&self) {
+        self.buffer.packed.lock().unwrap().weights = None;
     }
 
     /// Errors unless this tensor lives on `gpu`.
@@ -187,6 +217,16 @@ pub(crate) struct TensorBuffer {
     gpu: Weak<GpuInner>,
     /// An op's output, which the pool may hand to a later output.
     recyclable: bool,
+    /// What conv2d derived from these values (dropped with them: a recycled buffer starts anew).
+    packed: Mutex<Packed>,
+}
+
+/// conv2d's packed copy of a weight, kept with the weight's buffer.
+#[derive(Default)]
+struct Packed {
+    weights: Option<Arc<PackedWeights>>,
+    /// `Tensor::buffer` handed the raw buffer out: writes through it are not seen.
+    handed_out: bool,
 }
 
 impl TensorBuffer {
@@ -195,6 +235,7 @@ impl TensorBuffer {
             buffer,
             gpu: Arc::downgrade(&gpu.inner),
             recyclable,
+            packed: Mutex::default(),
         }
     }
 }

@@ -99,6 +99,7 @@ pub fn activate_in_place(data: &Tensor, activation: Activation) -> Result<()> {
     if activation == Activation::None {
         return Ok(());
     }
+    data.written_in_place();
     record_activation(data, None, None, activation)
 }
 
@@ -210,7 +211,7 @@ fn record_activation(
 /// Elements `[start, start + count)` as one binding; `start` is aligned and `count % 4 == 0`.
 fn bulk_view(tensor: &Tensor, start: usize, count: usize) -> View<'_> {
     View {
-        buffer: tensor.buffer(),
+        buffer: tensor.raw_buffer(),
         offset: start as u64 * 4,
         size: count as u64 * 4,
     }

@@ -116,6 +116,8 @@ pub fn batch_norm_train(
     let dims = batch_norm_dims("batch_norm_train", input.shape(), &shapes, true)?;
     let stats = record_stats(input, dims)?;
     if let Some(running) = running {
+        running.mean.written_in_place();
+        running.var.written_in_place();
         record_running_update(&stats, running)?;
     }
     record_normalize(input, dims, &stats.mean, &stats.var_biased, affine)

@@ -57,9 +57,9 @@ pub fn concat_channels(inputs: &[&Tensor]) -> Result<Tensor> {
         if input_image > 0 {
             for image in 0..batch {
                 gpu.copy(
-                    input.buffer(),
+                    input.raw_buffer(),
                     (image * input_image * 4) as u64,
-                    output.buffer(),
+                    output.raw_buffer(),
                     ((image * output_image + channel_offset * plane) * 4) as u64,
                     (input_image * 4) as u64,
                 );

@@ -16,7 +16,10 @@ mod geometry;
 mod packed_weights;
 mod padded_rows;
 mod subsample;
+mod weight_texture;
 mod window;
+
+pub(crate) use packed_weights::PackedWeights;
 
 pub use geometry::{Conv2dGeometry, Conv2dOptions};
 

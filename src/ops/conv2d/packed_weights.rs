@@ -1,27 +1,28 @@
 //! The window and wide kernels' weights (`window.rs`), repacked on the GPU
 //! (`shaders/conv2d_pack.wgsl`, one small dispatch) so that each channel tile's weights are one
 //! contiguous run: into a buffer for the window kernels (with subgroups), into an `rgba32float`
-//! texture for the wide kernels (`shaders/conv2d_wide.wgsl`, without), which read it with
-//! `textureLoad`: on llvmpipe a texel fetch is one 16-byte load per lane, where a storage-buffer
-//! vec4 is four bounds-checked scalar loads per lane (GL's convolutions take 0.80-0.94 of the
-//! time, BENCHMARKS.md). Texture layout: packed vec4 `i` is texel (`i % WEIGHT_TEXTURE_WIDTH`,
-//! `i / WEIGHT_TEXTURE_WIDTH`). Textures are pooled by row count, so a layer run again binds
-//! the same texture (and reuses its bind group). `conv2d_wide1_narrow_uniform` takes its packed
+//! texture for the wide kernels (`shaders/conv2d_wide.wgsl`, without; `weight_texture.rs`),
+//! which read it with `textureLoad`: on llvmpipe a texel fetch is one 16-byte load per lane,
+//! where a storage-buffer vec4 is four bounds-checked scalar loads per lane (GL's convolutions
+//! take 0.80-0.94 of the time, BENCHMARKS.md). `conv2d_wide1_narrow_uniform` takes its packed
 //! weights (at most 64 KiB) from a uniform buffer instead: on llvmpipe a uniform-buffer vec4
 //! costs less than a texel fetch (GL: conv1x1_proj 0.83 and conv1x1_incep 0.8 of the time with
 //! the texture). `conv2d_window1_narrow_int64` reads the weight as given.
+//!
+//! The weight tensor keeps its packed copy (`Tensor::keep_packed_weights`), so a layer run
+//! again records no packing: an op that writes the weight in place drops the copy, and a
+//! tensor whose raw buffer was handed out (`Tensor::buffer`) keeps none.
 
+use super::weight_texture::{texture_fits, WeightTexture};
 use super::{Conv2dGeometry, Conv2dParams};
 use crate::dispatch::View;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::ops::batching::check_fits;
 use crate::tensor::Tensor;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-/// Texels a row (`WEIGHT_TEXTURE_WIDTH` in conv2d_wide.wgsl and conv2d_pack.wgsl).
-const WEIGHT_TEXTURE_WIDTH: usize = 4096;
 /// The window kernels' channel tile, and the tile `pack_weights` packs for them (`CHANNEL_TILE`
 /// in conv2d_window.wgsl).
 pub(super) const PACKED_CHANNEL_TILE: usize = 32;
@@ -97,23 +98,60 @@ impl Packing {
                     && gpu.limits().max_uniform_buffer_binding_size
                         >= UNIFORM_WEIGHT_FLOATS as u64 * 4
             }
-            Destination::Texture => fits(gpu, self.len(g) / 4),
+            Destination::Texture => texture_fits(gpu, self.len(g) / 4),
         }
     }
 }
 
-/// A kernel's weights, bound where it reads them.
-pub(super) enum Weights<'a> {
-    AsGiven(&'a Tensor),
+/// A weight packed for one packing: the same values give the same packed weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PackKey {
+    pack: Kernel,
+    channels_per_group: usize,
+    groups: usize,
+    in_channels_per_group: usize,
+    out_channels_per_group: usize,
+    kernel: [usize; 2],
+}
+
+impl PackKey {
+    fn new(packing: &Packing, g: &Conv2dGeometry) -> PackKey {
+        PackKey {
+            pack: packing.pack,
+            channels_per_group: packing.channels_per_group,
+            groups: g.groups,
+            in_channels_per_group: g.in_channels / g.groups,
+            out_channels_per_group: g.out_channels / g.groups,
+            kernel: g.kernel,
+        }
+    }
+}
+
+/// A repacked weight, kept by the weight tensor: a convolution with the same weight and packing
+/// packs nothing (GL conv1x1_incep: 0.9 of the time, BENCHMARKS.md). Its texture goes back to
+/// the pool when the weight is dropped.
+pub(crate) struct PackedWeights {
+    key: PackKey,
+    store: Store,
+}
+
+/// Where packed weights live.
+enum Store {
     Buffer(Tensor),
     /// 64 KiB (`UNIFORM_WEIGHT_FLOATS`), bound as a uniform buffer after the other operands.
     Uniform(Tensor),
     Texture(WeightTexture),
 }
 
+/// A kernel's weights, bound where it reads them.
+pub(super) enum Weights<'a> {
+    AsGiven(&'a Tensor),
+    Packed(Arc<PackedWeights>),
+}
+
 impl<'a> Weights<'a> {
-    /// Records the repacking of `weight` for `packing` (nothing for `None`). `params`: the
-    /// convolution's.
+    /// The weights for `packing`: the weight as given for `None`, else its packed copy, kept
+    /// from an earlier convolution or recorded now. `params`: the convolution's.
     pub(super) fn pack(
         packing: Option<Packing>,
         weight: &'a Tensor,
@@ -123,33 +161,16 @@ impl<'a> Weights<'a> {
         let Some(packing) = packing else {
             return Ok(Weights::AsGiven(weight));
         };
-        let gpu = weight.gpu();
-        let len = packing.len(g);
-        // pack_weights*: groups x channel quads x blocks of 64 taps (see the shader).
-        let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
-        let workgroups =
-            (g.groups * taps.div_ceil(WORKGROUP_SIZE) * packing.channels_per_group / 4) as u32;
-        if packing.destination == Destination::Texture {
-            let texture = WeightTexture::take(gpu, len / 4)?;
-            let views = [weight.view()];
-            let view = Some(texture.view());
-            gpu.dispatch_with_texture(packing.pack, params, view, &views, workgroups)?;
-            return Ok(Weights::Texture(texture));
+        let key = PackKey::new(&packing, g);
+        if let Some(kept) = weight.packed_weights().filter(|kept| kept.key == key) {
+            return Ok(Weights::Packed(kept));
         }
-        // The shader's uniform array is 64 KiB whatever the weight: the binding must be too.
-        let packed_len = if packing.destination == Destination::Uniform {
-            UNIFORM_WEIGHT_FLOATS
-        } else {
-            check_fits(gpu, "conv2d packed weight", len)?;
-            len
-        };
-        let packed = Tensor::output(gpu, &[packed_len])?;
-        let views = [weight.view(), packed.view()];
-        gpu.dispatch(packing.pack, params, &views, workgroups)?;
-        Ok(match packing.destination {
-            Destination::Uniform => Weights::Uniform(packed),
-            _ => Weights::Buffer(packed),
-        })
+        let packed = Arc::new(PackedWeights {
+            key,
+            store: record_pack(&packing, weight, g, params)?,
+        });
+        weight.keep_packed_weights(packed.clone());
+        Ok(Weights::Packed(packed))
     }
 
     /// Records `kernel` over `workgroups` with these weights: a texture at binding 0 and
@@ -162,166 +183,99 @@ impl<'a> Weights<'a> {
         [input, bias, output]: [View; 3],
         workgroups: u32,
     ) -> Result<()> {
-        match self {
-            Weights::Texture(texture) => {
-                let gpu = &texture.gpu;
-                let view = Some(texture.view());
-                gpu.dispatch_with_texture(kernel, params, view, &[input, bias, output], workgroups)
-            }
-            Weights::AsGiven(weight) => {
-                let views = [input, weight.view(), bias, output];
-                weight.gpu().dispatch(kernel, params, &views, workgroups)
-            }
-            Weights::Buffer(packed) => {
-                let views = [input, packed.view(), bias, output];
-                packed.gpu().dispatch(kernel, params, &views, workgroups)
-            }
-            Weights::Uniform(packed) => {
-                let views = [input, bias, output, packed.view()];
-                packed.gpu().dispatch(kernel, params, &views, workgroups)
-            }
-        }
-    }
-}
-
-/// Free textures kept per row count.
-const FREE_TEXTURES_PER_SIZE: usize = 4;
-
-/// A pooled weight texture and its view, back to the pool when dropped.
-pub(super) struct WeightTexture {
-    gpu: Gpu,
-    rows: u32,
-    texture: Option<(wgpu::Texture, wgpu::TextureView)>,
-}
-
-/// Rows of a texture that holds `texels` packed vec4s.
-fn rows_for(texels: usize) -> usize {
-    texels.div_ceil(WEIGHT_TEXTURE_WIDTH).max(1)
-}
-
-/// Whether `texels` packed vec4s fit one weight texture on this adapter.
-fn fits(gpu: &Gpu, texels: usize) -> bool {
-    let side = gpu.limits().max_texture_dimension_2d as usize;
-    WEIGHT_TEXTURE_WIDTH <= side && rows_for(texels) <= side
-}
-
-impl WeightTexture {
-    /// A texture of at least `texels` texels: from the pool, or new.
-    fn take(gpu: &Gpu, texels: usize) -> Result<WeightTexture> {
-        if !fits(gpu, texels) {
-            let limit = gpu.limits().max_texture_dimension_2d;
-            return Err(Error::TooLarge {
-                what: format!("conv2d packed weight of {texels} texels"),
-                bytes: texels as u64 * 16,
-                limit_name: "the adapter's max_texture_dimension_2d rows of 4096 texels",
-                limit: u64::from(limit) * WEIGHT_TEXTURE_WIDTH as u64 * 16,
-            });
-        }
-        let rows = rows_for(texels) as u32;
-        // Poisoning (tests): always a new texture, NaN-filled, so texels the pack misses show.
-        let poison = gpu.inner.poison.load(Ordering::Relaxed);
-        let pooled = if poison {
-            None
-        } else {
-            let mut free = gpu.inner.free_weight_textures.lock().unwrap();
-            free.get_mut(&rows).and_then(Vec::pop)
+        let (gpu, views) = match self {
+            Weights::AsGiven(weight) => (weight.gpu(), [input, weight.view(), bias, output]),
+            Weights::Packed(packed) => match &packed.store {
+                Store::Texture(texture) => {
+                    let gpu = &texture.gpu;
+                    let view = Some(texture.view());
+                    let views = [input, bias, output];
+                    return gpu.dispatch_with_texture(kernel, params, view, &views, workgroups);
+                }
+                Store::Buffer(packed) => (packed.gpu(), [input, packed.view(), bias, output]),
+                Store::Uniform(packed) => (packed.gpu(), [input, bias, output, packed.view()]),
+            },
         };
-        let texture = pooled.unwrap_or_else(|| {
-            let size = wgpu::Extent3d {
-                width: WEIGHT_TEXTURE_WIDTH as u32,
-                height: rows,
-                depth_or_array_layers: 1,
-            };
-            let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
-                label: Some("conv2d packed weight"),
-                size,
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::Rgba32Float,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING
-                    | wgpu::TextureUsages::STORAGE_BINDING
-                    | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
-            if poison {
-                let nan = vec![f32::NAN; WEIGHT_TEXTURE_WIDTH * 4 * rows as usize];
-                gpu.queue().write_texture(
-                    texture.as_image_copy(),
-                    bytemuck::cast_slice(&nan),
-                    wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(WEIGHT_TEXTURE_WIDTH as u32 * 16),
-                        rows_per_image: Some(rows),
-                    },
-                    size,
-                );
-            }
-            let view = texture.create_view(&Default::default());
-            (texture, view)
-        });
-        Ok(WeightTexture {
-            gpu: gpu.clone(),
-            rows,
-            texture: Some(texture),
-        })
-    }
-
-    fn view(&self) -> &wgpu::TextureView {
-        &self.texture.as_ref().expect("taken until dropped").1
+        gpu.dispatch(kernel, params, &views, workgroups)
     }
 }
 
-impl Drop for WeightTexture {
-    /// Back to the pool; wgpu orders a later use after the commands recorded with this one.
-    fn drop(&mut self) {
-        if let Some(texture) = self.texture.take() {
-            let mut free = self.gpu.inner.free_weight_textures.lock().unwrap();
-            let list = free.entry(self.rows).or_default();
-            if list.len() < FREE_TEXTURES_PER_SIZE {
-                list.push(texture);
-            } else {
-                self.gpu.inner.bind_groups.forget_texture(&texture.1);
-            }
-        }
+/// Records the repacking of `weight` for `packing`.
+fn record_pack(
+    packing: &Packing,
+    weight: &Tensor,
+    g: &Conv2dGeometry,
+    params: &Conv2dParams,
+) -> Result<Store> {
+    let gpu = weight.gpu();
+    let len = packing.len(g);
+    // pack_weights*: groups x channel quads x blocks of 64 taps (see the shader).
+    let taps = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
+    let workgroups =
+        (g.groups * taps.div_ceil(WORKGROUP_SIZE) * packing.channels_per_group / 4) as u32;
+    if packing.destination == Destination::Texture {
+        let texture = WeightTexture::take(gpu, len / 4)?;
+        let views = [weight.view()];
+        let view = Some(texture.view());
+        gpu.dispatch_with_texture(packing.pack, params, view, &views, workgroups)?;
+        return Ok(Store::Texture(texture));
     }
+    // The shader's uniform array is 64 KiB whatever the weight: the binding must be too.
+    let packed_len = if packing.destination == Destination::Uniform {
+        UNIFORM_WEIGHT_FLOATS
+    } else {
+        check_fits(gpu, "conv2d packed weight", len)?;
+        len
+    };
+    let packed = Tensor::output(gpu, &[packed_len])?;
+    let views = [weight.view(), packed.view()];
+    gpu.dispatch(packing.pack, params, &views, workgroups)?;
+    Ok(match packing.destination {
+        Destination::Uniform => Store::Uniform(packed),
+        _ => Store::Buffer(packed),
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{WeightTexture, WEIGHT_TEXTURE_WIDTH};
-    use crate::{Gpu, GpuOptions};
+    use crate::{conv2d, relu_in_place, Conv2dOptions, Gpu, Tensor};
+    use std::sync::Arc;
 
+    /// The packing conv2d keeps with `weight` after one convolution of `input` with it.
+    fn kept_after_convolving(input: &Tensor, weight: &Tensor) -> Option<usize> {
+        conv2d(input, weight, None, &Conv2dOptions::default()).unwrap();
+        weight
+            .packed_weights()
+            .map(|kept| Arc::as_ptr(&kept) as usize)
+    }
+
+    /// Values are tests/conv2d_packed_weights.rs's business; this is about what is kept.
     #[test]
-    fn textures_come_back_to_the_pool_by_rows_and_poisoning_takes_new_ones() {
-        let options = |poison_outputs| GpuOptions {
-            poison_outputs,
-            ..Default::default()
-        };
-        let gpu =
-            Gpu::with_options(options(false)).expect("an adapter (bash .ci/run installs them)");
-        let first = WeightTexture::take(&gpu, 10).unwrap();
-        let view = first.view().clone();
-        let two_rows = WeightTexture::take(&gpu, WEIGHT_TEXTURE_WIDTH + 1).unwrap();
-        assert_ne!(two_rows.view(), &view, "the first is still taken");
-        drop(first);
+    fn a_weight_keeps_its_packing_until_written_in_place_or_handed_out() {
+        let gpu = Gpu::new().expect("an adapter (bash .ci/run installs them)");
+        let input = Tensor::zeros(&gpu, &[1, 24, 8, 8]).unwrap();
+        let weight = Tensor::zeros(&gpu, &[40, 24, 1, 1]).unwrap();
+        let first = kept_after_convolving(&input, &weight);
+        assert!(
+            first.is_some(),
+            "a window or wide kernel packs (and keeps) its weights"
+        );
+        assert_eq!(kept_after_convolving(&input, &weight), first, "reused");
+        relu_in_place(&weight).unwrap();
+        assert!(
+            weight.packed_weights().is_none(),
+            "dropped by the in-place write"
+        );
+        let repacked = kept_after_convolving(&input, &weight);
+        assert!(repacked.is_some());
+        assert_eq!(kept_after_convolving(&input, &weight), repacked);
+        let _ = weight.buffer();
+        assert!(weight.packed_weights().is_none(), "dropped when handed out");
         assert_eq!(
-            WeightTexture::take(&gpu, WEIGHT_TEXTURE_WIDTH)
-                .unwrap()
-                .view(),
-            &view
+            kept_after_convolving(&input, &weight),
+            None,
+            "never kept again"
         );
-        assert_ne!(
-            WeightTexture::take(&gpu, 2 * WEIGHT_TEXTURE_WIDTH)
-                .unwrap()
-                .view(),
-            &view
-        );
-
-        let poisoned = Gpu::with_options(options(true)).unwrap();
-        let first = WeightTexture::take(&poisoned, 10).unwrap();
-        let view = first.view().clone();
-        drop(first);
-        assert_ne!(WeightTexture::take(&poisoned, 10).unwrap().view(), &view);
+        gpu.synchronize().unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! conv2d's fast paths for the common kernels, when each group has at least 8 output channels.
-//! The weights are first repacked on the GPU (`shaders/conv2d_pack.wgsl`, one small dispatch)
-//! so that each channel tile's weights are one contiguous run, and inputs whose rows are not whole vec4s (W %
+//! The weights are first repacked on the GPU (`shaders/conv2d_pack.wgsl`, one small dispatch,
+//! once per weight: `packed_weights.rs`) so that each channel tile's weights are one contiguous
+//! run, and inputs whose rows are not whole vec4s (W %
 //! 4 != 0; for 1x1 kernels H*W % 4 != 0) are copied to padded rows (`padded_rows.rs`),
 //! on adapters without subgroups and for 1x1 kernels (on GL llvmpipe ResNet-18's 256->256 3x3 at
 //! 14x14 went from 53 ms in the portable kernel to 20.6, 512->512 at 7x7 from 105 to 33; on

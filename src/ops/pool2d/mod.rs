@@ -43,7 +43,7 @@ impl PoolIndices {
 
     /// The underlying wgpu buffer (row-major u32).
     pub fn buffer(&self) -> &wgpu::Buffer {
-        self.raw.buffer()
+        self.raw.raw_buffer()
     }
 }
 
