@@ -54,6 +54,11 @@ pub struct GpuOptions {
     /// on a CPU adapter. `None`: on software adapters only. Tests turn it off to run the kernels
     /// they replace there.
     pub int64_loads: Option<bool>,
+    /// Whether a weight tensor keeps conv2d's repacked copy of itself for its next convolution
+    /// (the window and wide kernels, `src/ops/conv2d/packed_weights.rs`): a layer run again then
+    /// records one dispatch instead of two, and the copy (about the weight's size) lives as long
+    /// as the weight. `None`: keep. `Some(false)` packs on every call and keeps nothing.
+    pub keep_packed_weights: Option<bool>,
 }
 
 /// The outputs a channel split aims for on a GPU (`GpuOptions::channel_split_outputs`): enough
@@ -97,6 +102,7 @@ pub(crate) struct GpuInner {
     pub int64_loads: bool,
     pub channel_split_outputs: usize,
     pub large_workgroups: bool,
+    pub keep_packed_weights: bool,
     pub max_binding_bytes: u64,
     /// Workgroups along x before a dispatch wraps into y.
     pub grid_width: u32,
@@ -268,6 +274,7 @@ impl Gpu {
                     CHANNEL_SPLIT_OUTPUTS
                 }),
                 large_workgroups: options.large_workgroups.unwrap_or(!cpu_adapter),
+                keep_packed_weights: options.keep_packed_weights.unwrap_or(true),
                 max_binding_bytes,
                 grid_width,
                 poison: AtomicBool::new(options.poison_outputs),

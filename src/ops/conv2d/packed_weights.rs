@@ -10,8 +10,9 @@
 //! the texture). `conv2d_window1_narrow_int64` reads the weight as given.
 //!
 //! The weight tensor keeps its packed copy (`Tensor::keep_packed_weights`), so a layer run
-//! again records no packing: an op that writes the weight in place drops the copy, and a
-//! tensor whose raw buffer was handed out (`Tensor::buffer`) keeps none.
+//! again records no packing: an op that writes the weight in place drops the copy, a tensor
+//! whose raw buffer was handed out (`Tensor::buffer`) keeps none, and
+//! `GpuOptions::keep_packed_weights` can turn keeping off (for memory).
 
 use super::weight_texture::{texture_fits, WeightTexture};
 use super::{Conv2dGeometry, Conv2dParams};
@@ -162,14 +163,20 @@ impl<'a> Weights<'a> {
             return Ok(Weights::AsGiven(weight));
         };
         let key = PackKey::new(&packing, g);
-        if let Some(kept) = weight.packed_weights().filter(|kept| kept.key == key) {
+        let keep = weight.gpu().inner.keep_packed_weights;
+        if let Some(kept) = weight
+            .packed_weights()
+            .filter(|kept| keep && kept.key == key)
+        {
             return Ok(Weights::Packed(kept));
         }
         let packed = Arc::new(PackedWeights {
             key,
             store: record_pack(&packing, weight, g, params)?,
         });
-        weight.keep_packed_weights(packed.clone());
+        if keep {
+            weight.keep_packed_weights(packed.clone());
+        }
         Ok(Weights::Packed(packed))
     }
 
@@ -238,7 +245,7 @@ fn record_pack(
 
 #[cfg(test)]
 mod tests {
-    use crate::{conv2d, relu_in_place, Conv2dOptions, Gpu, Tensor};
+    use crate::{conv2d, relu_in_place, Conv2dOptions, Gpu, GpuOptions, Tensor};
     use std::sync::Arc;
 
     /// The packing conv2d keeps with `weight` after one convolution of `input` with it.
@@ -276,6 +283,20 @@ mod tests {
             None,
             "never kept again"
         );
+        gpu.synchronize().unwrap();
+    }
+
+    #[test]
+    fn a_gpu_that_keeps_no_packing_packs_every_call() {
+        let gpu = Gpu::with_options(GpuOptions {
+            keep_packed_weights: Some(false),
+            ..Default::default()
+        })
+        .expect("an adapter (bash .ci/run installs them)");
+        let input = Tensor::zeros(&gpu, &[1, 24, 8, 8]).unwrap();
+        let weight = Tensor::zeros(&gpu, &[40, 24, 1, 1]).unwrap();
+        assert_eq!(kept_after_convolving(&input, &weight), None);
+        assert_eq!(kept_after_convolving(&input, &weight), None);
         gpu.synchronize().unwrap();
     }
 }
