@@ -133,9 +133,41 @@ impl Tensor {
         })
     }
 
+    /// Replaces the values (row-major, `len()` of them) in recording order: ops recorded
+    /// before read the old values, ops recorded after read the new ones, all in one submission
+    /// (a copy from a staging buffer; nothing is submitted or waited on). Every tensor sharing
+    /// the buffer (`reshape`) sees the new values. For new weights, new inputs each frame and
+    /// the like, without a new buffer.
+    pub fn write(&self, data: &[f32]) -> Result<()> {
+        if data.len() != self.len() {
+            return Err(Error::DataLength {
+                shape: self.shape.clone(),
+                expected: self.len(),
+                actual: data.len(),
+            });
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let staging = self
+            .gpu
+            .inner
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("tensor write"),
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::COPY_SRC,
+            });
+        self.written_in_place();
+        let bytes = std::mem::size_of_val(data) as u64;
+        self.gpu.copy(&staging, 0, &self.buffer, 0, bytes);
+        Ok(())
+    }
+
     /// The underlying wgpu buffer (row-major float32), for your own wgpu passes. wgcnn does not
     /// see writes made through it, so from then on it keeps no repacked copy of these values
-    /// (conv2d's packed weights are made again each call with this tensor as the weight).
+    /// (conv2d's packed weights are made again each call with this tensor as the weight);
+    /// `write` replaces values without that cost.
     pub fn buffer(&self) -> &wgpu::Buffer {
         let mut packed = self.buffer.packed.lock().unwrap();
         packed.handed_out = true;

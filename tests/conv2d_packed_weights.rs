@@ -1,7 +1,8 @@
 //! conv2d's packed weights (`src/ops/conv2d/packed_weights.rs`): the window and wide kernels
 //! read a repacked copy of the weight, which the weight tensor keeps for its next convolution.
 //! These tests change the weight's values between convolutions in each way wgcnn allows (an op
-//! in place, a write through the raw buffer, the same buffer seen with another shape) and check
+//! in place, `Tensor::write`, a write through the raw buffer, the same buffer seen with another
+//! shape) and check
 //! every convolution against the CPU reference on the values it should have seen; and they run
 //! convolutions with different weights in one submission, where packed textures and buffers go
 //! back to the pool and the next convolution packs into them. Every shape takes a packing kernel
@@ -91,6 +92,40 @@ fn a_weight_written_in_place_is_packed_again() {
             &rectified,
             &options,
             &format!("{context}, ReLU'd"),
+        );
+        assert_eq!(
+            after.to_vec().unwrap(),
+            again.to_vec().unwrap(),
+            "{context}"
+        );
+    }
+}
+
+#[test]
+fn a_weight_replaced_by_write_is_packed_again() {
+    let gpu = gpu_unsplit();
+    let mut rng = Rng::new(0x3A17);
+    for (input_shape, weight_shape, padding) in shapes() {
+        let options = options(padding);
+        let input = random(&mut rng, &input_shape, 1.0);
+        let weights: Vec<_> = (0..2)
+            .map(|_| random(&mut rng, &weight_shape, 0.3))
+            .collect();
+        let on_gpu = input.upload(&gpu).unwrap();
+        let weight = weights[0].upload(&gpu).unwrap();
+        // One submission: convolve, write the second values, convolve twice more.
+        let before = convolve(&gpu, &on_gpu, &weight, &options);
+        weight.write(weights[1].data()).unwrap();
+        let after = convolve(&gpu, &on_gpu, &weight, &options);
+        let again = convolve(&gpu, &on_gpu, &weight, &options);
+        let context = format!("{weight_shape:?}");
+        assert_reference(&before, &input, &weights[0], &options, &context);
+        assert_reference(
+            &after,
+            &input,
+            &weights[1],
+            &options,
+            &format!("{context}, written"),
         );
         assert_eq!(
             after.to_vec().unwrap(),

@@ -1,12 +1,12 @@
-//! Tensor and Gpu basics: upload/readback, zeros, reshape, one submission per readback, and
-//! output-buffer recycling (a dropped output's buffer serves the next output of its size
+//! Tensor and Gpu basics: upload/readback, zeros, reshape, writes in recording order, one
+//! submission per readback, and output-buffer recycling (a dropped output's buffer serves the next output of its size
 //! without disturbing work recorded before the drop).
 
 mod common;
 
 use common::{assert_close, gpu, gpu_with, random};
 use wgcnn::random::Rng;
-use wgcnn::{conv2d, reference, Conv2dOptions, Error, GpuOptions, Padding, Tensor};
+use wgcnn::{conv2d, reference, relu, Conv2dOptions, Error, GpuOptions, Padding, Tensor};
 
 #[test]
 fn upload_readback_zeros_and_reshape() {
@@ -58,4 +58,43 @@ fn recycled_output_buffers_keep_recording_order() {
         );
         drop(overwrite);
     }
+}
+
+#[test]
+fn write_replaces_values_in_recording_order() {
+    let gpu = gpu();
+    let old: Vec<f32> = (0..3 * 13).map(|i| i as f32 - 19.5).collect();
+    let new: Vec<f32> = old.iter().map(|v| -2.0 * v + 1.0).collect();
+    let tensor = Tensor::from_slice(&gpu, &[3, 13], &old).unwrap();
+    let flat = tensor.reshape(&[39]).unwrap();
+    gpu.synchronize().unwrap();
+    let before = gpu.submission_count();
+    let read_before = relu(&tensor).unwrap();
+    tensor.write(&new).unwrap();
+    let read_after = relu(&flat).unwrap();
+    assert_eq!(gpu.submission_count(), before, "nothing submitted yet");
+    let rectified = |values: &[f32]| values.iter().map(|v| v.max(0.0)).collect::<Vec<_>>();
+    assert_eq!(read_before.to_vec().unwrap(), rectified(&old));
+    assert_eq!(
+        gpu.submission_count(),
+        before + 1,
+        "the first readback submits all of it"
+    );
+    assert_eq!(read_after.to_vec().unwrap(), rectified(&new));
+    assert_eq!(tensor.to_vec().unwrap(), new);
+
+    // A wrong length is an error that leaves the values as they were.
+    let error = tensor.write(&new[1..]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::DataLength {
+                expected: 39,
+                actual: 38,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(tensor.to_vec().unwrap(), new);
 }
