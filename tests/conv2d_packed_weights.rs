@@ -2,11 +2,10 @@
 //! read a repacked copy of the weight, which the weight tensor keeps for its next convolution.
 //! These tests change the weight's values between convolutions in each way wgcnn allows (an op
 //! in place, `Tensor::write`, a write through the raw buffer, the same buffer seen with another
-//! shape) and check
-//! every convolution against the CPU reference on the values it should have seen; and they run
-//! convolutions with different weights in one submission, where packed textures and buffers go
-//! back to the pool and the next convolution packs into them. Every shape takes a packing kernel
-//! on both backends (asserted).
+//! shape) and check every convolution against the CPU reference on the values it should have
+//! seen; and they run convolutions with different weights in one submission, where packed
+//! textures and buffers go back to the pool and the next convolution packs into them. Every
+//! shape takes a packing kernel on both backends (asserted).
 
 mod common;
 
@@ -52,9 +51,8 @@ fn assert_reference(
 }
 
 /// 3x3 (window3 / wide3) and 1x1 (window1 and window1_narrow / wide1 and the uniform-buffer
-/// wide1_narrow) shapes.
-/// With subgroups, the 1x1 at 20 channels takes the narrow window kernel (not its int64 twin,
-/// which reads the weight as given).
+/// wide1_narrow) shapes. With subgroups, the 1x1 at 20 input channels takes the narrow window
+/// kernel, not its int64 twin, which reads the weight as given.
 fn shapes() -> [([usize; 4], [usize; 4], Padding); 4] {
     [
         ([2, 16, 9, 12], [40, 16, 3, 3], Padding::Same),
