@@ -36,8 +36,9 @@ pub fn run(options: &Options) -> Result<()> {
     println!("Vulkan: {}", vulkan.adapter_info());
     println!("GL:     {}", gl.adapter_info());
     println!(
-        "{} alternating pairs per workload (3 warm-up calls each); GL / Vulkan = Vulkan's time over GL's",
-        options.runs
+        "{} alternating pairs per workload after {} ms of warm-up (at least 3 pairs); GL / Vulkan = Vulkan's time over GL's",
+        options.runs,
+        options.warmup_ms
     );
     println!(
         "{:<14} {:>12} {:>12} {:>14} {:>14}",
@@ -55,9 +56,12 @@ pub fn run(options: &Options) -> Result<()> {
         .zip(&on_gl)
         .filter(|(v, _)| selected(v))
     {
-        for _ in 0..3 {
+        let warmup = Instant::now();
+        let mut calls = 0;
+        while calls < 3 || warmup.elapsed().as_secs_f64() * 1e3 < options.warmup_ms as f64 {
             time_once(&vulkan, on_vulkan)?;
             time_once(&gl, on_gl)?;
+            calls += 1;
         }
         let mut pairs = Vec::with_capacity(options.runs);
         for run in 0..options.runs {

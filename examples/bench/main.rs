@@ -4,7 +4,8 @@
 //! the pipelines, are reported on their own),
 //! times the CPU reference on the same input, and prints a table.
 //!
-//! `cargo run --release --example bench -- [--runs N] [--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]`
+//! `cargo run --release --example bench -- [--runs N] [--warmup-ms N] [--cpu-runs N] [--only a,b] [--json PATH]
+//! [--svg PATH]`
 //! (`--help` explains them, `--list` names the workloads).
 //!
 //! FLOPs = 2 x multiply-accumulates; bytes = inputs read once + outputs written once (float32).
@@ -19,15 +20,19 @@ use workloads::{Work, Workload};
 
 struct Options {
     runs: usize,
+    warmup_ms: usize,
     cpu_runs: usize,
     only: Option<Vec<String>>,
     json: Option<String>,
     svg: Option<String>,
 }
 
-const USAGE: &str = "usage: cargo run --release --example bench -- [--runs N] [--cpu-runs N] \
-[--only a,b] [--json PATH] [--svg PATH]
+const USAGE: &str = "usage: cargo run --release --example bench -- [--runs N] [--warmup-ms N] \
+[--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]
   --runs N       timed GPU runs per workload (default 20, at least 1)
+  --warmup-ms N  untimed calls per workload for at least N ms first (default 500; at least
+                 2 calls): on llvmpipe a process's first calls can run at half speed
+                 (BENCHMARKS.md, \"Warm-up: why short runs came in two modes\")
   --cpu-runs N   timed runs of the CPU reference per workload (default 3, at least 1)
   --only a,b     only these workloads (the names `--list` prints)
   --json PATH    also write the results as JSON
@@ -49,6 +54,7 @@ enum Command {
 fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut options = Options {
         runs: 20,
+        warmup_ms: 500,
         cpu_runs: 3,
         only: None,
         json: None,
@@ -66,6 +72,12 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, Stri
         };
         match flag.as_str() {
             "--runs" => options.runs = count(value()?)?,
+            "--warmup-ms" => {
+                let text = value()?;
+                options.warmup_ms = text
+                    .parse()
+                    .map_err(|_| format!("{flag} takes a whole number, not {text:?}"))?;
+            }
             "--cpu-runs" => options.cpu_runs = count(value()?)?,
             "--only" => options.only = Some(value()?.split(',').map(str::to_string).collect()),
             "--json" => options.json = Some(value()?),
@@ -116,9 +128,12 @@ fn measure(gpu: &Gpu, workload: &Workload, options: &Options) -> Result<Measured
     drop((workload.gpu)()?);
     gpu.synchronize()?;
     let first_call_ms = start.elapsed().as_secs_f64() * 1e3;
-    for _ in 0..2 {
+    let warmup = Instant::now();
+    let mut calls = 0;
+    while calls < 2 || warmup.elapsed().as_secs_f64() * 1e3 < options.warmup_ms as f64 {
         drop((workload.gpu)()?);
         gpu.synchronize()?;
+        calls += 1;
     }
     // Recording (validation, parameter upload, bind groups: CPU work) is timed on its own;
     // the GPU figure runs from submit to completion.
@@ -229,9 +244,10 @@ fn main() -> Result<()> {
         None => all.iter().collect(),
     };
     println!(
-        "wgcnn bench on {}; {} GPU runs, {} CPU-reference runs per workload",
+        "wgcnn bench on {}; {} GPU runs after {} ms of warm-up, {} CPU-reference runs per workload",
         gpu.adapter_info(),
         options.runs,
+        options.warmup_ms,
         options.cpu_runs
     );
     println!(
