@@ -62,35 +62,29 @@ fn shapes() -> [([usize; 4], [usize; 4], Padding); 4] {
     ]
 }
 
-#[test]
-fn a_weight_written_in_place_is_packed_again() {
+/// For each shape: convolves, changes the weight with `change` (which returns the values the
+/// weight then holds), convolves twice more, all in one submission, and checks the three.
+fn changed_weight_is_packed_again(
+    seed: u64,
+    how: &str,
+    change: impl Fn(&mut Rng, &Tensor, &HostTensor) -> HostTensor,
+) {
     let gpu = gpu_unsplit();
-    let mut rng = Rng::new(0xAC71);
+    let mut rng = Rng::new(seed);
     for (input_shape, weight_shape, padding) in shapes() {
         let options = options(padding);
         let input = random(&mut rng, &input_shape, 1.0);
         let weight = random(&mut rng, &weight_shape, 0.3);
-        let rectified = HostTensor::new(
-            &weight_shape,
-            weight.data().iter().map(|&w| w.max(0.0)).collect(),
-        )
-        .unwrap();
         let on_gpu = input.upload(&gpu).unwrap();
         let kept = weight.upload(&gpu).unwrap();
-        // One submission: pack, convolve, ReLU the weight in place, convolve twice more.
         let before = convolve(&gpu, &on_gpu, &kept, &options);
-        relu_in_place(&kept).unwrap();
+        let changed = change(&mut rng, &kept, &weight);
         let after = convolve(&gpu, &on_gpu, &kept, &options);
         let again = convolve(&gpu, &on_gpu, &kept, &options);
         let context = format!("{weight_shape:?}");
         assert_reference(&before, &input, &weight, &options, &context);
-        assert_reference(
-            &after,
-            &input,
-            &rectified,
-            &options,
-            &format!("{context}, ReLU'd"),
-        );
+        let context = format!("{context}, {how}");
+        assert_reference(&after, &input, &changed, &options, &context);
         assert_eq!(
             after.to_vec().unwrap(),
             again.to_vec().unwrap(),
@@ -100,37 +94,21 @@ fn a_weight_written_in_place_is_packed_again() {
 }
 
 #[test]
+fn a_weight_written_in_place_is_packed_again() {
+    changed_weight_is_packed_again(0xAC71, "ReLU'd in place", |_, kept, weight| {
+        relu_in_place(kept).unwrap();
+        let rectified = weight.data().iter().map(|&w| w.max(0.0)).collect();
+        HostTensor::new(weight.shape(), rectified).unwrap()
+    });
+}
+
+#[test]
 fn a_weight_replaced_by_write_is_packed_again() {
-    let gpu = gpu_unsplit();
-    let mut rng = Rng::new(0x3A17);
-    for (input_shape, weight_shape, padding) in shapes() {
-        let options = options(padding);
-        let input = random(&mut rng, &input_shape, 1.0);
-        let weights: Vec<_> = (0..2)
-            .map(|_| random(&mut rng, &weight_shape, 0.3))
-            .collect();
-        let on_gpu = input.upload(&gpu).unwrap();
-        let weight = weights[0].upload(&gpu).unwrap();
-        // One submission: convolve, write the second values, convolve twice more.
-        let before = convolve(&gpu, &on_gpu, &weight, &options);
-        weight.write(weights[1].data()).unwrap();
-        let after = convolve(&gpu, &on_gpu, &weight, &options);
-        let again = convolve(&gpu, &on_gpu, &weight, &options);
-        let context = format!("{weight_shape:?}");
-        assert_reference(&before, &input, &weights[0], &options, &context);
-        assert_reference(
-            &after,
-            &input,
-            &weights[1],
-            &options,
-            &format!("{context}, written"),
-        );
-        assert_eq!(
-            after.to_vec().unwrap(),
-            again.to_vec().unwrap(),
-            "{context}"
-        );
-    }
+    changed_weight_is_packed_again(0x3A17, "written", |rng, kept, weight| {
+        let values = random(rng, weight.shape(), 0.3);
+        kept.write(values.data()).unwrap();
+        values
+    });
 }
 
 #[test]
