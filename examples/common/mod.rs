@@ -1,4 +1,4 @@
-//! Helpers shared by the `inception` and `mobilenet` examples: a convolution layer with random
+//! Helpers shared by the `inception`, `mobilenet` and `resnet18` examples: a convolution layer with random
 //! weights, the median time of a model's forward pass, and its largest difference from the CPU
 //! reference.
 
