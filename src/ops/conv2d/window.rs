@@ -3,10 +3,11 @@
 //! once per weight: `packed_weights.rs`) so that each channel tile's weights are one contiguous
 //! run, and inputs whose rows are not whole vec4s (W %
 //! 4 != 0; for 1x1 kernels H*W % 4 != 0) are copied to padded rows (`padded_rows.rs`),
-//! on adapters without subgroups and for 1x1 kernels (on GL llvmpipe ResNet-18's 256->256 3x3 at
+//! except for KxK kernels on GPUs with subgroups (on GL llvmpipe ResNet-18's 256->256 3x3 at
 //! 14x14 went from 53 ms in the portable kernel to 20.6, 512->512 at 7x7 from 105 to 33; on
 //! Vulkan lavapipe Inception-v3's 768->192 1x1 at 17x17 from 10.1-10.5 ms in the projection to
-//! 6.3-7.4; with subgroups the other kernels measured no better padded, see BENCHMARKS.md).
+//! 6.3-7.4, and those two 3x3 layers take 0.77-0.78 of conv2d_subgroup's time; see
+//! BENCHMARKS.md).
 //! Then, on adapters with subgroups, `shaders/conv2d_window.wgsl` (1x1, 3x3 and
 //! 5x5 at stride 1, 3x3 and 7x7 at stride 2): one invocation computes 4 output columns x 32
 //! output channels (8 x 16 for 1x1 kernels with at most 16 channels a group: conv1x1_incep 0.72
@@ -152,9 +153,9 @@ const PADDED_PLANE_MIN_WIDE: usize = 64;
 /// The window kernel for this convolution, if one applies: no dilation, at least 8 output
 /// channels per group, and stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the
 /// window kernels with subgroups, the wide ones without). Input rows that are not whole vec4s
-/// (for 1x1: planes) are padded first, without subgroups, and for 1x1 planes of at least
-/// `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels, where a padded image fits a binding; other such
-/// inputs take other kernels.
+/// (for 1x1: planes) are padded first: KxK on adapters without subgroups or with small
+/// workgroups (software adapters), 1x1 on planes of at least `PADDED_PLANE_MIN_WINDOW` or
+/// `_WIDE` pixels, where a padded image fits a binding; other such inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let window_in = |shader, entry_point, tiling: Tiling| {
         let per_workgroup = if gpu.large_workgroups() {
@@ -218,7 +219,10 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     } else if g.kernel == [1, 1] {
         row >= PADDED_PLANE_MIN_WIDE
     } else {
-        !gpu.has_subgroups()
+        // KxK: padded for the wide kernels, and for the window kernels on software adapters,
+        // whose small workgroups fit small maps (lavapipe: ResNet's 14x14 and 7x7 3x3 layers in
+        // 0.77-0.78 of conv2d_subgroup's time, BENCHMARKS.md); GPUs keep conv2d_subgroup there.
+        !gpu.has_subgroups() || !gpu.large_workgroups()
     };
     let window = WindowKernel {
         kernel,
