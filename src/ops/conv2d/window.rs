@@ -1,4 +1,5 @@
-//! conv2d's fast paths for the common kernels, when each group has at least 8 output channels.
+//! conv2d's fast paths for the common kernels, when each group has at least 8 output channels
+//! (4 for `conv2d_wide3`, whose tiles are 4 channels: ResNeXt's 4-channel groups).
 //! The weights are first repacked on the GPU (`shaders/conv2d_pack.wgsl`, one small dispatch,
 //! once per weight: `packed_weights.rs`) so that each channel tile's weights are one contiguous
 //! run, and inputs whose rows are not whole vec4s (W %
@@ -22,7 +23,9 @@
 //! 3x3 at stride 1, 8 columns x 16 channels for 1x1 kernels whose channels fill 16-channel tiles
 //! and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
 //! with the portable kernel, ~15.5 ms), and their packed weights are a texture
-//! (`packed_weights.rs`). See BENCHMARKS.md.
+//! (`packed_weights.rs`). Software adapters with subgroups take them too for KxK groups that would
+//! fill at most 3/4 of the window kernels' 32-channel tiles (grouped convolutions above all).
+//! See BENCHMARKS.md.
 
 use super::packed_weights::{Packing, Weights, PACKED_CHANNEL_TILE, WIDE1_NARROW_UNIFORM};
 use super::padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
@@ -151,8 +154,10 @@ const PADDED_PLANE_MIN_WINDOW: usize = 49;
 const PADDED_PLANE_MIN_WIDE: usize = 64;
 
 /// The window kernel for this convolution, if one applies: no dilation, at least 8 output
-/// channels per group, and stride-1 1x1 (no padding), 3x3 and 5x5 or stride-2 3x3 and 7x7 (the
-/// window kernels with subgroups, the wide ones without). Input rows that are not whole vec4s
+/// channels per group (4 for `conv2d_wide3`), and stride-1 1x1 (no padding), 3x3 and 5x5 or
+/// stride-2 3x3 and 7x7 (the window kernels with subgroups, the wide ones without, and on
+/// software adapters the wide ones for KxK groups that would leave the window tiles mostly
+/// empty). Input rows that are not whole vec4s
 /// (for 1x1: planes) are padded first: KxK on adapters without subgroups or with small
 /// workgroups (software adapters), 1x1 on planes of at least `PADDED_PLANE_MIN_WINDOW` or
 /// `_WIDE` pixels, where a padded image fits a binding; other such inputs take other kernels.
@@ -186,7 +191,14 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     // conv2d_wide1_narrow_uniform: its packed weights fit its 64 KiB uniform buffer.
     let uniform_weights = Packing::of(WIDE1_NARROW_UNIFORM, WIDE_NARROW.channels, g)
         .is_some_and(|packing| packing.fits(gpu, g));
-    let (kernel, tiling) = match (g.kernel, g.stride, gpu.has_subgroups()) {
+    // On software adapters a KxK group that fills at most 3/4 of the window kernels' 32-channel
+    // tiles runs faster in the wide ones (4- and 8-channel tiles; lavapipe, ResNeXt's 3x3 with
+    // 8 channels a group in 0.27-0.34 of the time, 16 in 0.58, 24 in 0.77-0.94, whole tiles
+    // 1.04-1.21 times: BENCHMARKS.md). GPUs keep the window kernels.
+    let sparse_tiles = g.kernel != [1, 1]
+        && 4 * out_per_group <= 3 * out_per_group.next_multiple_of(PACKED_CHANNEL_TILE);
+    let window_kernels = gpu.has_subgroups() && (gpu.large_workgroups() || !sparse_tiles);
+    let (kernel, tiling) = match (g.kernel, g.stride, window_kernels) {
         ([1, 1], [1, 1], true) if unpadded && narrow && octets && gpu.has_int64_loads() => {
             window_in(
                 Shader::Conv2dWindowInt64,
@@ -233,7 +245,7 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let weights_fit = window.packing(g).is_none_or(|packing| packing.fits(gpu, g));
     let applies = g.dilation == [1, 1]
         && (!padded_rows || (padding_pays && padded_image_fits(gpu, &rows)))
-        && out_per_group >= SUBGROUP_MIN_CHANNELS
+        && out_per_group >= SUBGROUP_MIN_CHANNELS.min(window.tiling.channels)
         && weights_fit;
     applies.then_some(window)
 }
