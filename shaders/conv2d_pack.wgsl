@@ -1,5 +1,6 @@
 // conv2d_pack: prepares a convolution's operands for the window kernels (conv2d_window.wgsl,
-// with subgroups, and conv2d_wide.wgsl, without), one small dispatch each.
+// with subgroups, and conv2d_wide.wgsl, without) and the unfolded path (src/ops/conv2d/
+// unfold.rs), one small dispatch each.
 // `pack_weights`, `pack_weights_quads`, `pack_weights_octets`, `pack_weights_sixteens`: weight
 // [C_out, C_in/groups, KH, KW] -> packed [channel tiles of 32 (4, 8, 16) channels, C_in/groups *
 // KH * KW, 32 (4, 8, 16)], tiles numbered across groups, zeros past a group's channels: a tile's
@@ -18,6 +19,10 @@
 // `subsample`: a 1x1 convolution's input at stride > 1 gathered to the pixels it reads, [N,
 // C_in, H, W] -> [N, C_in, H_out, W_out] (adapters without subgroups). One invocation per
 // output row.
+// `unfold` (im2col): the input each tap of a kernel reads, [N, C_in, H, W] -> [N, C_in * KH *
+// KW, H_out, W_out], channel (c, kh, kw) holding what tap (kh, kw) reads of input channel c
+// at every output pixel (zero in the padding), so that a 1x1 convolution over it computes the
+// convolution. One invocation per output row.
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {
@@ -199,5 +204,30 @@ fn subsample(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroup
     let out = params.output_base + row * params.out_width;
     for (var column = 0u; column < params.out_width; column++) {
         destination[out + column] = source[start + column * params.stride_width];
+    }
+}
+
+// One invocation per output row, as in pad_rows: rows of (image, c, kh, kw) planes.
+@compute @workgroup_size(64)
+fn unfold(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
+          @builtin(local_invocation_index) lane: u32) {
+    let row = (workgroup.x + workgroup.y * groups_launched.x) * WORKGROUP_SIZE + lane;
+    let taps = params.kernel_height * params.kernel_width;
+    if (row >= params.batch * params.in_channels * taps * params.out_height) {
+        return;
+    }
+    let plane = row / params.out_height;
+    let tap = plane % taps;
+    let input_row = i32((row % params.out_height) * params.stride_height
+        + tap / params.kernel_width * params.dilation_height) - i32(params.pad_top);
+    let row_inside = input_row >= 0 && input_row < i32(params.in_height);
+    let start = params.input_base + (plane / taps * params.in_height + u32(select(0, input_row, row_inside)))
+        * params.in_width;
+    let first_column = i32(tap % params.kernel_width * params.dilation_width) - i32(params.pad_left);
+    let out = params.output_base + row * params.out_width;
+    for (var column = 0u; column < params.out_width; column++) {
+        let input_column = first_column + i32(column * params.stride_width);
+        let inside = row_inside && input_column >= 0 && input_column < i32(params.in_width);
+        destination[out + column] = select(0.0, source[start + u32(select(0, input_column, inside))], inside);
     }
 }

@@ -333,32 +333,6 @@ fn padded_rows_match_reference() {
     }
 }
 
-#[test]
-fn other_shapes_take_the_general_kernels() {
-    let mut rng = Rng::new(7);
-    // Kernels and strides the window kernels do not cover: the general kernels, same results.
-    for (width, kernel, stride) in [(13, 4, 1), (30, 3, 3), (12, 2, 2)] {
-        let case = Case {
-            batch: 1,
-            in_channels: 4,
-            out_channels: 16,
-            groups: 1,
-            height: 6,
-            width,
-            kernel,
-            stride,
-            padding: Padding::Symmetric([1, 1]),
-            activation: Activation::None,
-            bias: false,
-        };
-        let entry_point = check(&case, &mut rng);
-        assert!(
-            entry_point == "conv2d" || entry_point == "conv2d_subgroup",
-            "{entry_point}"
-        );
-    }
-}
-
 /// Strided 1x1 convolutions (ResNet's downsampling shortcuts): without subgroups the input is
 /// gathered to the pixels they read and the stride-1 kernels run on it (the projection for
 /// small planes, the wide kernel on larger ones, padded or not); with subgroups the general

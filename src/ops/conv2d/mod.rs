@@ -5,9 +5,11 @@
 //! (`window.rs`);
 //! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 at stride 1 and 2 to
 //! `shaders/conv2d_depthwise.wgsl` (rows that are not whole vec4s padded first,
-//! `padded_rows.rs`); everything else to the general kernels of
-//! `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`; strided 1x1 convolutions without
-//! subgroups gather their input first (`subsample.rs`). On GPUs a convolution with few outputs
+//! `padded_rows.rs`); other kernels (dilated, 1x7, ...) with at least 8 channels a group, on
+//! software adapters without subgroups, to a 1x1 convolution over their unfolded input
+//! (`unfold.rs`); everything else to
+//! the general kernels of `shaders/conv2d.wgsl` and `shaders/conv2d_subgroup.wgsl`; strided 1x1
+//! convolutions without subgroups gather their input first (`subsample.rs`). On GPUs a convolution with few outputs
 //! is split over its input channels first (`channel_split.rs`). Batches larger than one storage
 //! binding are split along N inside the op.
 
@@ -16,6 +18,7 @@ mod geometry;
 mod packed_weights;
 mod padded_rows;
 mod subsample;
+mod unfold;
 mod weight_texture;
 mod window;
 
@@ -255,8 +258,9 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
 /// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups and
 /// `conv2d_wide*` without (see `window.rs`), `projection*` for other plain 1x1 convolutions,
 /// `conv2d_subgroup`, `conv2d` or `conv2d_single_channel` otherwise. A strided 1x1 convolution
-/// without subgroups reports the kernel its gathered input takes (`subsample.rs`), and one
-/// split over its input channels the kernel of its grouped convolution (`channel_split.rs`).
+/// without subgroups reports the kernel its gathered input takes (`subsample.rs`), an unfolded
+/// one the kernel of its 1x1 convolution (`unfold.rs`), and one split over its input channels
+/// the kernel of its grouped convolution (`channel_split.rs`).
 pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
     let chunks = channel_split::chunks(gpu, geometry);
     if chunks > 1 {
@@ -267,6 +271,8 @@ pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
         window.kernel.entry_point
     } else if geometry.is_projection() {
         super::projection::projection_kernel(gpu, &ProjectionGeometry::conv1x1(geometry))
+    } else if unfold::applies(gpu, geometry) {
+        conv2d_kernel(gpu, &unfold::dense(geometry))
     } else {
         general_variant(gpu, geometry).kernel.entry_point
     }
@@ -312,6 +318,9 @@ pub fn conv2d(
             options.activation,
             &geometry.output_shape(),
         );
+    }
+    if unfold::applies(gpu, &geometry) {
+        return unfold::record(input, weight, bias, options, &geometry);
     }
     let variant = general_variant(gpu, &geometry);
     let padded_rows = variant.pads_rows(&geometry);

@@ -1,0 +1,91 @@
+//! conv2d as a 1x1 convolution over its unfolded input (im2col), for the kernels the window and
+//! wide kernels do not cover (dilation, non-square kernels such as Inception-v3's 1x7 and 7x1,
+//! other sizes and strides) with at least 8 output channels a group. `unfold` in
+//! `shaders/conv2d_pack.wgsl` copies what each tap reads to a channel of its own, [N, C_in * KH *
+//! KW, H_out, W_out], and the 1x1 paths (window or wide kernels, or the projection GEMM) run on
+//! it with the weight seen as [C_out, C_in/groups * KH * KW, 1, 1], which is its layout already
+//! (groups stay contiguous). It costs the unfolded copy (KH * KW times the input read again),
+//! and pays against the portable kernel on software adapters without subgroups (GL llvmpipe:
+//! 1.1-3.7 times faster, BENCHMARKS.md); with subgroups `conv2d_subgroup` measured about as
+//! fast (lavapipe, mixed), and GPUs were not measured, so they keep the general kernels.
+
+use super::padded_rows::copy_rows;
+use super::{Conv2dGeometry, Conv2dOptions, SUBGROUP_MIN_CHANNELS};
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernels::{Kernel, Shader};
+use crate::ops::batching::{batch_chunks, usable_binding_bytes};
+use crate::shape::Pads;
+use crate::tensor::Tensor;
+
+const UNFOLD: Kernel = Kernel::new(Shader::Conv2dPack, "unfold");
+
+/// The most floats an unfolded input may hold (256 MiB); larger ones take the general kernels.
+const MAX_UNFOLDED_FLOATS: usize = 1 << 26;
+
+/// Floats of one image's unfolded input.
+fn unfolded_image(g: &Conv2dGeometry) -> usize {
+    g.in_channels * g.kernel[0] * g.kernel[1] * g.out_height * g.out_width
+}
+
+/// Whether this convolution takes the unfolded path: a kernel other than 1x1 (the caller has
+/// already given the window and wide kernels theirs), at least 8 output channels a group, on a
+/// software adapter without subgroups, with the unfolded input within `MAX_UNFOLDED_FLOATS`
+/// and one image of it within a storage binding.
+pub(super) fn applies(gpu: &Gpu, g: &Conv2dGeometry) -> bool {
+    let image = unfolded_image(g);
+    !gpu.has_subgroups()
+        && !gpu.large_workgroups()
+        && g.kernel != [1, 1]
+        && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS
+        && g.batch * image <= MAX_UNFOLDED_FLOATS
+        && image as u64 * 4 <= usable_binding_bytes(gpu)
+}
+
+/// The 1x1 convolution the unfolded input goes through.
+pub(super) fn dense(g: &Conv2dGeometry) -> Conv2dGeometry {
+    Conv2dGeometry {
+        in_channels: g.in_channels * g.kernel[0] * g.kernel[1],
+        in_height: g.out_height,
+        in_width: g.out_width,
+        kernel: [1, 1],
+        stride: [1, 1],
+        dilation: [1, 1],
+        pads: Pads::default(),
+        ..*g
+    }
+}
+
+/// Records the unfolding and the 1x1 convolution (validated by the caller).
+pub(super) fn record(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    options: &Conv2dOptions,
+    g: &Conv2dGeometry,
+) -> Result<Tensor> {
+    let gpu = input.gpu();
+    let dense = dense(g);
+    let in_image = g.in_channels * g.in_height * g.in_width;
+    let unfolded_image = unfolded_image(g);
+    let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, unfolded_image)?;
+    let unfolded = Tensor::output(
+        gpu,
+        &[g.batch, dense.in_channels, g.out_height, g.out_width],
+    )?;
+    for (first_image, images) in chunks {
+        let source = input.view_range(first_image * in_image, images * in_image);
+        let destination =
+            unfolded.view_range(first_image * unfolded_image, images * unfolded_image);
+        let rows = images * dense.in_channels * g.out_height;
+        copy_rows(gpu, UNFOLD, g, images, rows, source, destination)?;
+    }
+    let weight = weight.reshape(&[g.out_channels, dense.in_channels / g.groups, 1, 1])?;
+    let options = Conv2dOptions {
+        stride: [1, 1],
+        padding: crate::Padding::Zero,
+        dilation: [1, 1],
+        ..*options
+    };
+    super::conv2d(&unfolded, &weight, bias, &options)
+}
