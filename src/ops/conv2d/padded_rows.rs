@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::ops::activation::Activation;
-use crate::ops::batching::usable_binding_bytes;
+use crate::ops::batching::{batch_chunks, usable_binding_bytes};
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
@@ -19,7 +19,7 @@ use crate::tensor::Tensor;
 const WORKGROUP_SIZE: usize = 64;
 const PAD_ROWS: Kernel = Kernel::new(Shader::Conv2dPack, "pad_rows");
 
-/// Records one of conv2d_pack.wgsl's row kernels (`pad_rows`, `subsample`: one invocation per
+/// Records one of conv2d_pack.wgsl's row kernels (`pad_rows`, `subsample`, `unfold`: one invocation per
 /// output row) over `images` images of `g`, from `source` to `destination` (each a view and the
 /// element index where the data starts in it).
 pub(super) fn copy_rows(
@@ -38,6 +38,28 @@ pub(super) fn copy_rows(
     };
     let workgroups = rows.div_ceil(WORKGROUP_SIZE) as u32;
     gpu.dispatch(kernel, &params, &[source, destination], workgroups)
+}
+
+/// Records the row kernel `kernel` over `input` (batch chunks of `g`) into a new tensor of
+/// `shape`, `[N, channels, rows, columns]`, one invocation per row of it (`subsample`,
+/// `unfold`).
+pub(super) fn rows_to_new(
+    input: &Tensor,
+    kernel: Kernel,
+    g: &Conv2dGeometry,
+    shape: [usize; 4],
+) -> Result<Tensor> {
+    let gpu = input.gpu();
+    let in_image = g.in_channels * g.in_height * g.in_width;
+    let out_image = shape[1] * shape[2] * shape[3];
+    let output = Tensor::output(gpu, &shape)?;
+    for (first_image, images) in batch_chunks(gpu, "conv2d", g.batch, in_image, out_image)? {
+        let source = input.view_range(first_image * in_image, images * in_image);
+        let destination = output.view_range(first_image * out_image, images * out_image);
+        let rows = images * shape[1] * shape[2];
+        copy_rows(gpu, kernel, g, images, rows, source, destination)?;
+    }
+    Ok(output)
 }
 
 /// The length of an input row copied by `pad_rows`: the row and its left padding, rounded up

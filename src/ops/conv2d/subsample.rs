@@ -7,12 +7,11 @@
 //! 5.0-5.5 in one stretch of runs (BENCHMARKS.md). With subgroups `conv2d_subgroup` takes them
 //! directly: there the window kernel on the gathered input measured slower (1.6 against 1.1 ms).
 
-use super::padded_rows::copy_rows;
+use super::padded_rows::rows_to_new;
 use super::{Conv2dGeometry, Conv2dOptions};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
-use crate::ops::batching::batch_chunks;
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
@@ -42,17 +41,8 @@ pub(super) fn record(
     options: &Conv2dOptions,
     g: &Conv2dGeometry,
 ) -> Result<Tensor> {
-    let gpu = input.gpu();
-    let in_image = g.in_channels * g.in_height * g.in_width;
-    let dense_image = g.in_channels * g.out_height * g.out_width;
-    let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, dense_image)?;
-    let gathered = Tensor::output(gpu, &[g.batch, g.in_channels, g.out_height, g.out_width])?;
-    for (first_image, images) in chunks {
-        let source = input.view_range(first_image * in_image, images * in_image);
-        let destination = gathered.view_range(first_image * dense_image, images * dense_image);
-        let rows = images * g.in_channels * g.out_height;
-        copy_rows(gpu, SUBSAMPLE, g, images, rows, source, destination)?;
-    }
+    let shape = [g.batch, g.in_channels, g.out_height, g.out_width];
+    let gathered = rows_to_new(input, SUBSAMPLE, g, shape)?;
     let options = Conv2dOptions {
         stride: [1, 1],
         ..*options

@@ -9,12 +9,12 @@
 //! 1.1-3.7 times faster, BENCHMARKS.md); with subgroups `conv2d_subgroup` measured about as
 //! fast (lavapipe, mixed), and GPUs were not measured, so they keep the general kernels.
 
-use super::padded_rows::copy_rows;
+use super::padded_rows::rows_to_new;
 use super::{Conv2dGeometry, Conv2dOptions, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
-use crate::ops::batching::{batch_chunks, usable_binding_bytes};
+use crate::ops::batching::usable_binding_bytes;
 use crate::shape::Pads;
 use crate::tensor::Tensor;
 
@@ -64,22 +64,9 @@ pub(super) fn record(
     options: &Conv2dOptions,
     g: &Conv2dGeometry,
 ) -> Result<Tensor> {
-    let gpu = input.gpu();
     let dense = dense(g);
-    let in_image = g.in_channels * g.in_height * g.in_width;
-    let unfolded_image = unfolded_image(g);
-    let chunks = batch_chunks(gpu, "conv2d", g.batch, in_image, unfolded_image)?;
-    let unfolded = Tensor::output(
-        gpu,
-        &[g.batch, dense.in_channels, g.out_height, g.out_width],
-    )?;
-    for (first_image, images) in chunks {
-        let source = input.view_range(first_image * in_image, images * in_image);
-        let destination =
-            unfolded.view_range(first_image * unfolded_image, images * unfolded_image);
-        let rows = images * dense.in_channels * g.out_height;
-        copy_rows(gpu, UNFOLD, g, images, rows, source, destination)?;
-    }
+    let shape = [g.batch, dense.in_channels, g.out_height, g.out_width];
+    let unfolded = rows_to_new(input, UNFOLD, g, shape)?;
     let weight = weight.reshape(&[g.out_channels, dense.in_channels / g.groups, 1, 1])?;
     let options = Conv2dOptions {
         stride: [1, 1],
