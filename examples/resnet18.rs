@@ -129,6 +129,8 @@ fn stages(gpu: &Gpu, rng: &mut Rng, input_shape: &[usize]) -> Result<Vec<(String
     Ok(stages)
 }
 
+const USAGE: &str = "cargo run --release --example resnet18 -- [--batch N] [--runs N] [--no-check]";
+
 struct Options {
     batch: usize,
     runs: usize,
@@ -159,7 +161,7 @@ fn options() -> std::result::Result<Options, String> {
 
 fn main() -> Result<()> {
     let options = options().unwrap_or_else(|error| {
-        eprintln!("error: {error}\nusage: cargo run --release --example resnet18 -- [--batch N] [--runs N] [--no-check]");
+        eprintln!("error: {error}\nusage: {USAGE}");
         std::process::exit(2);
     });
     let gpu = Gpu::new()?;

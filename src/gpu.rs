@@ -46,8 +46,10 @@ pub struct GpuOptions {
     /// Whether the subgroup convolution kernels (`conv2d_window*`, `conv2d_subgroup`) put 64
     /// tiles in a workgroup, whole warps and waves, instead of 16 (8 for
     /// `conv2d_window1_narrow`), which deal small convolutions out evenly to a CPU adapter's few
-    /// threads. `None`: on GPUs, not on software adapters. Tests set it to run the GPU layout
-    /// on a software adapter.
+    /// threads. `None`: on GPUs, not on software adapters. Off, conv2d also routes as measured
+    /// on software adapters (KxK on padded rows and sparse groups to the window or wide kernels,
+    /// other kernels unfolded without subgroups: `src/ops/conv2d/window.rs`, `unfold.rs`); on,
+    /// as on GPUs. Tests set it to run the GPU layout and routing on a software adapter.
     pub large_workgroups: Option<bool>,
     /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl) run where the
     /// adapter has 64-bit integers: they read floats in pairs, which halves the cost of a load

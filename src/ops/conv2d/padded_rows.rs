@@ -19,9 +19,9 @@ use crate::tensor::Tensor;
 const WORKGROUP_SIZE: usize = 64;
 const PAD_ROWS: Kernel = Kernel::new(Shader::Conv2dPack, "pad_rows");
 
-/// Records one of conv2d_pack.wgsl's row kernels (`pad_rows`, `subsample`, `unfold`: one invocation per
-/// output row) over `images` images of `g`, from `source` to `destination` (each a view and the
-/// element index where the data starts in it).
+/// Records one of conv2d_pack.wgsl's row kernels (`pad_rows`, `subsample`, `unfold`: one
+/// invocation per output row) over `images` images of `g`, from `source` to `destination` (each
+/// a view and the element index where the data starts in it).
 pub(super) fn copy_rows(
     gpu: &Gpu,
     kernel: Kernel,

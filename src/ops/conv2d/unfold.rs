@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
 use crate::ops::batching::usable_binding_bytes;
-use crate::shape::Pads;
+use crate::shape::{Padding, Pads};
 use crate::tensor::Tensor;
 
 const UNFOLD: Kernel = Kernel::new(Shader::Conv2dPack, "unfold");
@@ -70,7 +70,7 @@ pub(super) fn record(
     let weight = weight.reshape(&[g.out_channels, dense.in_channels / g.groups, 1, 1])?;
     let options = Conv2dOptions {
         stride: [1, 1],
-        padding: crate::Padding::Zero,
+        padding: Padding::Zero,
         dilation: [1, 1],
         ..*options
     };

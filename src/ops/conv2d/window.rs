@@ -23,9 +23,9 @@
 //! 3x3 at stride 1, 8 columns x 16 channels for 1x1 kernels whose channels fill 16-channel tiles
 //! and 16 columns x 8 channels otherwise (conv3x3_r18 on GL llvmpipe: 43 ms
 //! with the portable kernel, ~15.5 ms), and their packed weights are a texture
-//! (`packed_weights.rs`). Software adapters with subgroups take them too for KxK groups that would
-//! fill at most 3/4 of the window kernels' 32-channel tiles (grouped convolutions above all).
-//! See BENCHMARKS.md.
+//! (`packed_weights.rs`). Software adapters with subgroups take them too for KxK groups that
+//! would fill at most 3/4 of the window kernels' 32-channel tiles (grouped convolutions above
+//! all). See BENCHMARKS.md.
 
 use super::packed_weights::{Packing, Weights, PACKED_CHANNEL_TILE, WIDE1_NARROW_UNIFORM};
 use super::padded_rows::{on_padded_rows, padded_image_fits, PaddedRows};
@@ -157,10 +157,10 @@ const PADDED_PLANE_MIN_WIDE: usize = 64;
 /// channels per group (4 for `conv2d_wide3`), and stride-1 1x1 (no padding), 3x3 and 5x5 or
 /// stride-2 3x3 and 7x7 (the window kernels with subgroups, the wide ones without, and on
 /// software adapters the wide ones for KxK groups that would leave the window tiles mostly
-/// empty). Input rows that are not whole vec4s
-/// (for 1x1: planes) are padded first: KxK on adapters without subgroups or with small
-/// workgroups (software adapters), 1x1 on planes of at least `PADDED_PLANE_MIN_WINDOW` or
-/// `_WIDE` pixels, where a padded image fits a binding; other such inputs take other kernels.
+/// empty). Input rows that are not whole vec4s (for 1x1: planes) are padded first: KxK on
+/// adapters without subgroups or with small workgroups (software adapters), 1x1 on planes of at
+/// least `PADDED_PLANE_MIN_WINDOW` or `_WIDE` pixels, where a padded image fits a binding; other
+/// such inputs take other kernels.
 pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let window_in = |shader, entry_point, tiling: Tiling| {
         let per_workgroup = if gpu.large_workgroups() {
