@@ -48,7 +48,7 @@ pub struct GpuOptions {
     /// `conv2d_window1_narrow`), which deal small convolutions out evenly to a CPU adapter's few
     /// threads. `None`: on GPUs, not on software adapters. Off, conv2d also routes as measured
     /// on software adapters (KxK on padded rows and sparse groups to the window or wide kernels,
-    /// other kernels unfolded without subgroups: `src/ops/conv2d/window.rs`, `unfold.rs`); on,
+    /// other kernels unfolded: `src/ops/conv2d/window.rs`, `unfold.rs`); on,
     /// as on GPUs. Tests set it to run the GPU layout and routing on a software adapter.
     pub large_workgroups: Option<bool>,
     /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl) run where the

@@ -1,10 +1,10 @@
 //! Kernels the window and wide kernels do not cover (dilation, non-square kernels such as
-//! Inception-v3's 1x7 and 7x1, other sizes and strides): with at least 8 output channels a
-//! group, software adapters without subgroups (GL llvmpipe) unfold the input (`unfold` in
-//! conv2d_pack.wgsl) and run a 1x1 convolution over it (`src/ops/conv2d/unfold.rs`); adapters
-//! with subgroups, GPUs' layout (the 64-tile run), smaller groups and unfolded inputs past a
-//! storage binding take the general kernels. Every case against the CPU reference in both
-//! workgroup layouts, outputs NaN-poisoned, and the kernel asserted.
+//! Inception-v3's 1x7 and 7x1, other sizes and strides): software adapters unfold the input
+//! (`unfold` in conv2d_pack.wgsl) and run a 1x1 convolution over it
+//! (`src/ops/conv2d/unfold.rs`) with at least 8 output channels a group without subgroups (GL
+//! llvmpipe) and 128 with them (lavapipe); GPUs' layout (the 64-tile run), smaller groups and
+//! unfolded inputs past a storage binding take the general kernels. Every case against the CPU
+//! reference in both workgroup layouts, outputs NaN-poisoned, and the kernel asserted.
 
 mod common;
 
@@ -16,7 +16,8 @@ use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Gpu, GpuOp
 /// unfolded input that fits).
 fn unfolds(gpu: &Gpu, out_per_group: usize) -> bool {
     let software = gpu.adapter_info().device_type == "Cpu";
-    out_per_group >= 8 && !gpu.has_subgroups() && software
+    let min_channels = if gpu.has_subgroups() { 128 } else { 8 };
+    out_per_group >= min_channels && software
 }
 
 /// The 1x1 kernels an unfolded input goes through.
@@ -65,7 +66,7 @@ fn unfolded_convolutions_match_reference() {
     let gpu = gpu_unsplit();
     let mut rng = Rng::new(0x1C01);
     #[rustfmt::skip]
-    let cases: [Case; 10] = [
+    let cases: [Case; 13] = [
         ([1, 24, 17, 17], [16, 24, 1, 7], [1, 1], Padding::Symmetric([0, 3]), [1, 1], 1), // Inception-v3's 1x7
         ([2, 24, 17, 17], [16, 24, 7, 1], [1, 1], Padding::Symmetric([3, 0]), [1, 1], 1), // and 7x1
         ([1, 12, 20, 20], [24, 12, 3, 3], [1, 1], Padding::Symmetric([2, 2]), [2, 2], 1), // dilation 2
@@ -76,6 +77,9 @@ fn unfolded_convolutions_match_reference() {
         ([1, 4, 6, 13], [16, 4, 4, 4], [1, 1], Padding::Symmetric([1, 1]), [1, 1], 1),    // wider than tall
         ([1, 3, 21, 21], [40, 3, 5, 5], [2, 2], Padding::Symmetric([2, 2]), [1, 1], 1),   // 5x5 s2
         ([1, 8, 9, 9], [8, 2, 3, 3], [1, 1], Padding::Symmetric([2, 2]), [2, 2], 4),      // groups of 2: general
+        ([1, 8, 17, 17], [128, 8, 1, 7], [1, 1], Padding::Symmetric([0, 3]), [1, 1], 1),  // 128 outputs: lavapipe too
+        ([2, 6, 11, 10], [256, 3, 3, 3], [1, 1], Padding::Symmetric([2, 2]), [2, 2], 2),  // 128 a group, dilated
+        ([1, 5, 9, 9], [127, 5, 3, 1], [1, 1], Padding::Symmetric([1, 0]), [1, 1], 1),    // 127: not on lavapipe
     ];
     for (index, case) in cases.into_iter().enumerate() {
         let out_per_group = case.1[0] / case.5;

@@ -5,9 +5,9 @@
 //! (`window.rs`);
 //! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 at stride 1 and 2 to
 //! `shaders/conv2d_depthwise.wgsl` (rows that are not whole vec4s padded first,
-//! `padded_rows.rs`); other kernels (dilated, 1x7, ...) with at least 8 channels a group, on
-//! software adapters without subgroups, to a 1x1 convolution over their unfolded input
-//! (`unfold.rs`); everything else to the general kernels of `shaders/conv2d.wgsl` and
+//! `padded_rows.rs`); other kernels (dilated, 1x7, ...) on software adapters, with at least 8
+//! channels a group without subgroups and 128 with them, to a 1x1 convolution over their
+//! unfolded input (`unfold.rs`); everything else to the general kernels of `shaders/conv2d.wgsl` and
 //! `shaders/conv2d_subgroup.wgsl`; strided 1x1 convolutions without subgroups gather their input
 //! first (`subsample.rs`). On GPUs a convolution with few outputs is split over its input
 //! channels first (`channel_split.rs`). Batches larger than one storage

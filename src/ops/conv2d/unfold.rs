@@ -6,8 +6,11 @@
 //! it with the weight seen as [C_out, C_in/groups * KH * KW, 1, 1], which is its layout already
 //! (groups stay contiguous). It costs the unfolded copy (KH * KW times the input read again),
 //! and pays against the portable kernel on software adapters without subgroups (GL llvmpipe:
-//! 1.1-3.7 times faster, BENCHMARKS.md); with subgroups `conv2d_subgroup` measured about as
-//! fast (lavapipe, mixed), and GPUs were not measured, so they keep the general kernels.
+//! 1.1-3.7 times faster, BENCHMARKS.md). With subgroups (lavapipe) `conv2d_subgroup` is nearly
+//! as fast as the 1x1 window kernel, so the copy pays only over at least 128 output channels a
+//! group (the rule switched between calls in one process: 0.82-0.97 of the time from 128 to 512
+//! channels, 1.04-1.06 at 96, 1.14-1.55 at 64 and below). GPUs were not measured either way, so
+//! they keep the general kernels.
 
 use super::padded_rows::rows_to_new;
 use super::{Conv2dGeometry, Conv2dOptions, SUBGROUP_MIN_CHANNELS};
@@ -28,16 +31,24 @@ fn unfolded_image(g: &Conv2dGeometry) -> usize {
     g.in_channels * g.kernel[0] * g.kernel[1] * g.out_height * g.out_width
 }
 
+/// The fewest output channels a group that the unfolded path takes on a software adapter with
+/// subgroups (without them, `SUBGROUP_MIN_CHANNELS`).
+const SUBGROUP_UNFOLD_MIN_CHANNELS: usize = 128;
+
 /// Whether this convolution takes the unfolded path: a kernel other than 1x1 (the caller has
-/// already given the window and wide kernels theirs), at least 8 output channels a group, on a
-/// software adapter without subgroups, with the unfolded input within `MAX_UNFOLDED_FLOATS`
-/// and one image of it within a storage binding.
+/// already given the window and wide kernels theirs), on a software adapter, with at least 8
+/// output channels a group (128 with subgroups), the unfolded input within
+/// `MAX_UNFOLDED_FLOATS` and one image of it within a storage binding.
 pub(super) fn applies(gpu: &Gpu, g: &Conv2dGeometry) -> bool {
     let image = unfolded_image(g);
-    !gpu.has_subgroups()
-        && !gpu.large_workgroups()
+    let min_channels = if gpu.has_subgroups() {
+        SUBGROUP_UNFOLD_MIN_CHANNELS
+    } else {
+        SUBGROUP_MIN_CHANNELS
+    };
+    !gpu.large_workgroups()
         && g.kernel != [1, 1]
-        && g.out_channels / g.groups >= SUBGROUP_MIN_CHANNELS
+        && g.out_channels / g.groups >= min_channels
         && g.batch * image <= MAX_UNFOLDED_FLOATS
         && image as u64 * 4 <= usable_binding_bytes(gpu)
 }
