@@ -7,11 +7,12 @@
 //! `shaders/conv2d_depthwise.wgsl` (rows that are not whole vec4s padded first,
 //! `padded_rows.rs`); other kernels (dilated, 1x7, ...) on software adapters, with at least 8
 //! channels a group without subgroups and 128 with them, to a 1x1 convolution over their
-//! unfolded input (`unfold.rs`); everything else to the general kernels of `shaders/conv2d.wgsl` and
-//! `shaders/conv2d_subgroup.wgsl`; strided 1x1 convolutions without subgroups gather their input
-//! first (`subsample.rs`). On GPUs a convolution with few outputs is split over its input
-//! channels first (`channel_split.rs`). Batches larger than one storage
-//! binding are split along N inside the op.
+//! unfolded input (`unfold.rs`); strided 1x1 convolutions without subgroups, or with 128 channels
+//! a group on software adapters, to a stride-1 one over their gathered input (`subsample.rs`);
+//! everything else to the general kernels of `shaders/conv2d.wgsl` and
+//! `shaders/conv2d_subgroup.wgsl`. On GPUs a convolution with few outputs is split over its
+//! input channels first (`channel_split.rs`). Batches larger than one storage binding are split
+//! along N inside the op.
 
 mod channel_split;
 mod geometry;
@@ -108,6 +109,13 @@ impl Conv2dParams {
 
 /// Fewest output channels (per group) for which the subgroup kernel's 32-channel tile pays.
 pub(crate) const SUBGROUP_MIN_CHANNELS: usize = 8;
+
+/// Fewest output channels (per group) over which copying the input first (`subsample.rs`'s
+/// gather, `unfold.rs`'s unfolding) pays on a software adapter with subgroups: the 1x1 window
+/// kernel then runs what `conv2d_subgroup` would run in place, a little faster per output
+/// channel (lavapipe: 0.78-1.00 of the time from 128 channels, 1.04-1.26 below 100;
+/// BENCHMARKS.md).
+pub(crate) const SUBGROUP_COPY_MIN_CHANNELS: usize = 128;
 
 /// A general kernel: its entry point and what one invocation covers.
 struct Variant {

@@ -13,7 +13,7 @@
 //! they keep the general kernels.
 
 use super::padded_rows::rows_to_new;
-use super::{Conv2dGeometry, Conv2dOptions, SUBGROUP_MIN_CHANNELS};
+use super::{Conv2dGeometry, Conv2dOptions, SUBGROUP_COPY_MIN_CHANNELS, SUBGROUP_MIN_CHANNELS};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::{Kernel, Shader};
@@ -31,10 +31,6 @@ fn unfolded_image(g: &Conv2dGeometry) -> usize {
     g.in_channels * g.kernel[0] * g.kernel[1] * g.out_height * g.out_width
 }
 
-/// The fewest output channels a group that the unfolded path takes on a software adapter with
-/// subgroups (without them, `SUBGROUP_MIN_CHANNELS`).
-const SUBGROUP_UNFOLD_MIN_CHANNELS: usize = 128;
-
 /// Whether this convolution takes the unfolded path: a kernel other than 1x1 (the caller has
 /// already given the window and wide kernels theirs), on a software adapter, with at least 8
 /// output channels a group (128 with subgroups), the unfolded input within
@@ -42,7 +38,7 @@ const SUBGROUP_UNFOLD_MIN_CHANNELS: usize = 128;
 pub(super) fn applies(gpu: &Gpu, g: &Conv2dGeometry) -> bool {
     let image = unfolded_image(g);
     let min_channels = if gpu.has_subgroups() {
-        SUBGROUP_UNFOLD_MIN_CHANNELS
+        SUBGROUP_COPY_MIN_CHANNELS
     } else {
         SUBGROUP_MIN_CHANNELS
     };
