@@ -6,6 +6,7 @@
 //!
 //! `cargo run --release --example inception`
 
+#[allow(dead_code)] // common::network serves the end-to-end examples (resnet18, mobilenet_v2)
 mod common;
 
 use common::{compare, max_difference, random_conv, time_forward};

@@ -13,54 +13,11 @@
 #[allow(dead_code)] // the helpers this example does not use serve inception and mobilenet
 mod common;
 
-use common::{max_difference, time_forward};
+use common::network::{self, conv_norm, random};
 use wgcnn::random::Rng;
 use wgcnn::{
-    Activation, BatchNorm2d, BatchNorm2dOptions, Conv2d, Conv2dOptions, GlobalAvgPool2d, Gpu,
-    HostTensor, Layer, MaxPool2d, MaxPool2dOptions, Padding, ReLU, Result, RunningStats,
-    Sequential,
+    Activation, GlobalAvgPool2d, Gpu, Layer, MaxPool2d, MaxPool2dOptions, ReLU, Result, Sequential,
 };
-
-fn random(rng: &mut Rng, shape: &[usize], scale: f32, offset: f32) -> Result<HostTensor> {
-    HostTensor::new(shape, rng.normals(shape.iter().product(), scale, offset))
-}
-
-/// A bias-free convolution (He-initialised weights: N(0, 2 / fan-in)) and its batch norm in
-/// inference mode, with statistics as training leaves them.
-fn conv_norm(
-    gpu: &Gpu,
-    rng: &mut Rng,
-    weight_shape: [usize; 4],
-    stride: usize,
-) -> Result<[Layer; 2]> {
-    let [out_channels, in_channels, kernel, _] = weight_shape;
-    let fan_in = (in_channels * kernel * kernel) as f32;
-    let weight = random(rng, &weight_shape, (2.0 / fan_in).sqrt(), 0.0)?;
-    let options = Conv2dOptions {
-        stride: [stride, stride],
-        padding: Padding::Symmetric([kernel / 2, kernel / 2]),
-        ..Default::default()
-    };
-    let conv = Conv2d::new(gpu, &weight, None, options)?;
-    let gamma = random(rng, &[out_channels], 0.1, 1.0)?;
-    let beta = random(rng, &[out_channels], 0.1, 0.0)?;
-    let mean = random(rng, &[out_channels], 0.1, 0.0)?;
-    let var = HostTensor::new(
-        &[out_channels],
-        rng.normals(out_channels, 0.1, 1.0)
-            .iter()
-            .map(|v| v.abs())
-            .collect(),
-    )?;
-    let running = Some(RunningStats {
-        mean: &mean,
-        var: &var,
-    });
-    let options = BatchNorm2dOptions::default();
-    let mut norm = BatchNorm2d::with_parameters(gpu, &gamma, &beta, running, options)?;
-    norm.eval();
-    Ok([conv.into(), norm.into()])
-}
 
 /// One basic block: relu(conv-BN-ReLU-conv-BN(x) + shortcut(x)), the shortcut a strided 1x1
 /// conv-BN where the block changes the shape, else the identity.
@@ -72,8 +29,8 @@ fn basic_block(
     stride: usize,
 ) -> Result<Sequential> {
     let in_channels = model.output_shape()[1];
-    let [first, first_norm] = conv_norm(gpu, rng, [out_channels, in_channels, 3, 3], stride)?;
-    let [second, second_norm] = conv_norm(gpu, rng, [out_channels, out_channels, 3, 3], 1)?;
+    let [first, first_norm] = conv_norm(gpu, rng, [out_channels, in_channels, 3, 3], stride, 1)?;
+    let [second, second_norm] = conv_norm(gpu, rng, [out_channels, out_channels, 3, 3], 1, 1)?;
     let body = vec![
         first,
         first_norm,
@@ -84,7 +41,7 @@ fn basic_block(
     let shortcut = if stride == 1 && in_channels == out_channels {
         vec![]
     } else {
-        conv_norm(gpu, rng, [out_channels, in_channels, 1, 1], stride)?.to_vec()
+        conv_norm(gpu, rng, [out_channels, in_channels, 1, 1], stride, 1)?.to_vec()
     };
     model.push_residual(body, shortcut, Activation::Relu)
 }
@@ -92,7 +49,7 @@ fn basic_block(
 /// The stages of ResNet-18 for `input_shape`, each a model of its own: stem, the four stages of
 /// basic blocks, head.
 fn stages(gpu: &Gpu, rng: &mut Rng, input_shape: &[usize]) -> Result<Vec<(String, Sequential)>> {
-    let [stem_conv, stem_norm] = conv_norm(gpu, rng, [64, 3, 7, 7], 2)?;
+    let [stem_conv, stem_norm] = conv_norm(gpu, rng, [64, 3, 7, 7], 2, 1)?;
     let pool = MaxPool2dOptions {
         stride: Some([2, 2]),
         padding: [1, 1],
@@ -131,92 +88,12 @@ fn stages(gpu: &Gpu, rng: &mut Rng, input_shape: &[usize]) -> Result<Vec<(String
 
 const USAGE: &str = "cargo run --release --example resnet18 -- [--batch N] [--runs N] [--no-check]";
 
-struct Options {
-    batch: usize,
-    runs: usize,
-    check: bool,
-}
-
-fn options() -> std::result::Result<Options, String> {
-    let mut options = Options {
-        batch: 1,
-        runs: 10,
-        check: true,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut count = || match args.next().map(|text| text.parse::<usize>()) {
-            Some(Ok(n)) if n >= 1 => Ok(n),
-            _ => Err(format!("{flag} takes a whole number of at least 1")),
-        };
-        match flag.as_str() {
-            "--batch" => options.batch = count()?,
-            "--runs" => options.runs = count()?,
-            "--no-check" => options.check = false,
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(options)
-}
-
 fn main() -> Result<()> {
-    let options = options().unwrap_or_else(|error| {
-        eprintln!("error: {error}\nusage: {USAGE}");
-        std::process::exit(2);
-    });
+    let options = network::options(USAGE);
     let gpu = Gpu::new()?;
     let mut rng = Rng::new(18);
     let input_shape = [options.batch, 3, 224, 224];
     println!("ResNet-18 on {}, input {input_shape:?}", gpu.adapter_info());
     let stages = stages(&gpu, &mut rng, &input_shape)?;
-    let layers = stages.iter().flat_map(|(_, stage)| stage.layers().to_vec());
-    let model = Sequential::from_layers(&input_shape, layers.collect())?;
-    let summary = model.summary();
-    println!(
-        "{} layers, {} parameters, {:.3}G multiply-accumulates per image",
-        summary.rows.len(),
-        model.parameters(),
-        model.macs() as f64 / 1e9 / options.batch as f64
-    );
-    let mut folded = model.fold_batch_norms()?;
-    let host = random(&mut rng, &input_shape, 1.0, 0.0)?;
-    let input = host.upload(&gpu)?;
-
-    let before = gpu.submission_count();
-    let output = folded.forward(&input)?.to_vec()?;
-    let submissions = gpu.submission_count() - before;
-    let runs = options.runs;
-    let ms = time_forward(&gpu, &mut folded, &input, runs)?;
-    let gflops = 2.0 * model.macs() as f64 / ms / 1e6;
-    println!(
-        "forward pass (batch norms folded): {submissions} submission, {ms:.1} ms median of {runs}, \
-         {gflops:.1} GFLOP/s"
-    );
-
-    println!("\neach stage on its own (median of {runs}, one submission each):");
-    let mut stage_input = input;
-    for (name, stage) in &stages {
-        let mut stage = stage.fold_batch_norms()?;
-        let stage_ms = time_forward(&gpu, &mut stage, &stage_input, runs)?;
-        let rate = 2.0 * stage.macs() as f64 / stage_ms / 1e6;
-        println!(
-            "  {name:<28} -> {:<18} {stage_ms:>8.2} ms {rate:>7.1} GFLOP/s",
-            format!("{:?}", stage.output_shape())
-        );
-        stage_input = stage.forward(&stage_input)?;
-    }
-
-    if options.check {
-        println!("\nchecking against the CPU reference (f64, takes a while) ...");
-        let expected = model.forward_reference(&host)?;
-        let largest = expected.data().iter().fold(0f32, |m, v| m.max(v.abs()));
-        let difference = max_difference(&output, &expected);
-        println!("max |GPU - CPU reference| = {difference:.2e} (largest |logit| {largest:.2})");
-        if difference > 1e-3 * largest.max(1.0) {
-            return Err(wgcnn::Error::Gpu(format!(
-                "ResNet-18 differs from its reference by {difference}"
-            )));
-        }
-    }
-    Ok(())
+    network::run(&gpu, &mut rng, "ResNet-18", &stages, &input_shape, &options)
 }

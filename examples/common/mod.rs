@@ -1,6 +1,8 @@
-//! Helpers shared by the `inception`, `mobilenet` and `resnet18` examples: a convolution layer with random
-//! weights, the median time of a model's forward pass, and its largest difference from the CPU
-//! reference.
+//! Helpers shared by the examples: a convolution layer with random weights, the median time of
+//! a model's forward pass, and its largest difference from the CPU reference; `network` holds
+//! what the end-to-end networks (`resnet18`, `mobilenet_v2`) share besides.
+
+pub mod network;
 
 use std::time::Instant;
 use wgcnn::random::Rng;
