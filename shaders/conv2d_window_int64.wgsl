@@ -1,8 +1,10 @@
 // conv2d_window_int64: conv2d_window.wgsl's `conv2d_window1_narrow` (a 1x1 convolution at stride
-// 1 without padding, at most 16 output channels a group) reading 8 floats at a time as one
-// vec4<u64>. For CPU adapters with subgroups and SHADER_INT64 only: llvmpipe (Mesa 25) loads a
-// storage value lane by lane, with a bounds check and a branch each, so a vec4<u64> fetches twice
-// the floats of a vec4<f32> for about the same cost (as pool2d_int64.wgsl does for the pools).
+// 1 without padding, in tiles of 16 output channels) reading 8 floats at a time as one
+// vec4<u64>, for any number of output channels, tile after tile (on lavapipe it outruns the
+// 32-channel `conv2d_window1` as well). For CPU adapters with subgroups and SHADER_INT64 only:
+// llvmpipe (Mesa 25) loads a storage value lane by lane, with a bounds check and a branch each,
+// so a vec4<u64> fetches twice the floats of a vec4<f32> for about the same cost (as
+// pool2d_int64.wgsl does for the pools).
 // Layout: input [N, C_in, H, W] from input_base, H * W and input_base multiples of 8; weight
 // [C_out, C_in/groups] as given (C_in/groups a multiple of 8, so every row starts on an octet:
 // no repacking dispatch); bias [C_out]; output [N, C_out, H, W] from output_base (a multiple of

@@ -1,7 +1,7 @@
-//! `conv2d_window1_narrow_int64` (shaders/conv2d_window_int64.wgsl): 1x1 convolutions with at
-//! most 16 output channels a group, input channels a group and plane sizes multiples of 8, on
-//! CPU adapters with subgroups and 64-bit integers (lavapipe), reading the weight as given (no
-//! repacking). Every case runs on the default Gpu, in GPUs' 64-tile workgroups, on a grid that
+//! `conv2d_window1_narrow_int64` (shaders/conv2d_window_int64.wgsl): 1x1 convolutions whose
+//! input channels a group and plane sizes are multiples of 8, in 16-channel tiles whatever the
+//! width, on CPU adapters with subgroups and 64-bit integers (lavapipe), reading the weight as
+//! given (no repacking). Every case runs on the default Gpu, in GPUs' 64-tile workgroups, on a grid that
 //! wraps into 2-D, and with the `_int64` kernels off (`GpuOptions::int64_loads`), each against
 //! the CPU reference with NaN-poisoned outputs; the tests assert which kernel each Gpu takes, so
 //! on an adapter without subgroups (GL) they check the wide kernels on the same shapes.
@@ -49,8 +49,9 @@ fn gpus() -> [(Gpu, &'static str); 4] {
     ]
 }
 
-/// The kernel a 1x1 convolution with few output channels, on planes of whole vec4s, takes on
-/// `gpu` (without subgroups: 16-channel tiles unless 8-channel ones pad less).
+/// The kernel a 1x1 convolution on planes of whole vec4s takes on `gpu` (with subgroups and
+/// without octets: 16-channel tiles for at most 16 channels a group; without subgroups:
+/// 16-channel tiles unless 8-channel ones pad less).
 fn expected_kernel(
     gpu: &Gpu,
     octets: bool,
@@ -59,7 +60,8 @@ fn expected_kernel(
 ) -> &'static str {
     match (gpu.has_subgroups(), gpu.has_int64_loads() && octets) {
         (true, true) => "conv2d_window1_narrow_int64",
-        (true, false) => "conv2d_window1_narrow",
+        (true, false) if out_per_group <= 16 => "conv2d_window1_narrow",
+        (true, false) => "conv2d_window1",
         (false, _) => common::wide1_kernel(in_channels, out_per_group),
     }
 }
@@ -120,14 +122,32 @@ fn narrow_1x1_int64_matches_reference() {
 }
 
 #[test]
+fn wide_1x1_int64_matches_reference() {
+    let mut rng = Rng::new(0x1767);
+    #[rustfmt::skip]
+    let cases = [
+        // input, out channels, groups
+        ([1, 16, 14, 16], 96, 1),  // MobileNetV2's expansion: 6 tiles
+        ([2, 24, 6, 12], 40, 1),   // 40 channels: the third tile half full
+        ([1, 64, 8, 8], 256, 1),   // 16 tiles
+        ([2, 32, 4, 10], 70, 2),   // 2 groups of 35: 3 tiles a group, the last with 3 channels
+        ([1, 256, 7, 8], 64, 1),   // conv1x1_proj's channels
+    ];
+    for (input, out_channels, groups) in cases {
+        check(input, out_channels, groups, true, &mut rng);
+    }
+}
+
+#[test]
 fn shapes_without_octets_take_the_vec4_kernel() {
     let mut rng = Rng::new(0x1765);
     // 20 input channels (rows of the weight not on octets); a 36-pixel plane (whole vec4s, not
-    // octets); 2 groups of 12 input channels.
+    // octets); 2 groups of 12 input channels; 48 outputs on 36 pixels.
     for (input, out_channels, groups) in [
         ([2, 20, 8, 8], 16, 1),
         ([2, 16, 6, 6], 12, 1),
         ([1, 24, 4, 8], 16, 2),
+        ([1, 16, 6, 6], 48, 1),
     ] {
         check(input, out_channels, groups, false, &mut rng);
     }

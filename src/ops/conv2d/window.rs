@@ -17,7 +17,8 @@
 //! (`Gpu::has_int64_loads`) that narrow 1x1 kernel has a twin, `shaders/conv2d_window_int64.wgsl`,
 //! which reads 8 floats a load and the weight as given, with no packing dispatch, where the
 //! input channels a group and the plane are multiples of 8 (conv1x1_incep on lavapipe: 0.65-0.70
-//! of the time, in alternating runs). Without subgroups (GL),
+//! of the time, in alternating runs); it takes such 1x1 convolutions of any width there, one
+//! 16-channel tile after another (0.61-0.90 of `conv2d_window1`'s time). Without subgroups (GL),
 //! `shaders/conv2d_wide.wgsl` (the same kernels): every lane loads its own operands, so the
 //! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
 //! 3x3 at stride 1, 8 columns x 16 channels for 1x1 kernels whose channels fill 16-channel tiles
@@ -183,7 +184,9 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let out_per_group = g.out_channels / g.groups;
     let narrow = out_per_group <= NARROW.channels;
     // conv2d_window_int64.wgsl reads the input and the weight rows and writes the output 8
-    // floats at a time (a plane of whole octets keeps every image's start on one).
+    // floats at a time (a plane of whole octets keeps every image's start on one). Its 16-channel
+    // tiles outrun conv2d_window1's 32-channel ones at any width on CPU adapters (lavapipe:
+    // 0.61-0.90 of the time on MobileNetV2's and ResNet-50's 1x1 layers, BENCHMARKS.md).
     let octets = (g.in_channels / g.groups).is_multiple_of(8)
         && (g.in_height * g.in_width).is_multiple_of(8);
     // 16-channel tiles cost no more padding than 8-channel ones (24 channels: 32 against 24).
@@ -199,13 +202,11 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         && 4 * out_per_group <= 3 * out_per_group.next_multiple_of(PACKED_CHANNEL_TILE);
     let window_kernels = gpu.has_subgroups() && (gpu.large_workgroups() || !sparse_tiles);
     let (kernel, tiling) = match (g.kernel, g.stride, window_kernels) {
-        ([1, 1], [1, 1], true) if unpadded && narrow && octets && gpu.has_int64_loads() => {
-            window_in(
-                Shader::Conv2dWindowInt64,
-                "conv2d_window1_narrow_int64",
-                NARROW,
-            )
-        }
+        ([1, 1], [1, 1], true) if unpadded && octets && gpu.has_int64_loads() => window_in(
+            Shader::Conv2dWindowInt64,
+            "conv2d_window1_narrow_int64",
+            NARROW,
+        ),
         ([1, 1], [1, 1], true) if unpadded && narrow => window("conv2d_window1_narrow", NARROW),
         ([1, 1], [1, 1], true) if unpadded => window("conv2d_window1", WINDOW),
         ([3, 3], [1, 1], true) => window("conv2d_window3", WINDOW),
