@@ -1,21 +1,24 @@
 // conv2d_window_int64: conv2d_window.wgsl's `conv2d_window1_narrow` (a 1x1 convolution at stride
-// 1 without padding, in tiles of 16 output channels) reading 8 floats at a time as one
-// vec4<u64>, for any number of output channels, tile after tile (on lavapipe it outruns the
+// 1 without padding, in tiles of 16 output channels) reading 8 floats at a time as 64-bit
+// words, for any number of output channels, tile after tile (on lavapipe it outruns the
 // 32-channel `conv2d_window1` as well). For CPU adapters with subgroups and SHADER_INT64 only:
 // llvmpipe (Mesa 25) loads a storage value lane by lane, with a bounds check and a branch each,
 // so a vec4<u64> fetches twice the floats of a vec4<f32> for about the same cost (as
 // pool2d_int64.wgsl does for the pools).
-// Layout: input [N, C_in, H, W] from input_base, H * W and input_base multiples of 8; weight
-// [C_out, C_in/groups] as given (C_in/groups a multiple of 8, so every row starts on an octet:
-// no repacking dispatch); bias [C_out]; output [N, C_out, H, W] from output_base (a multiple of
-// 8), written 8 floats at a time as well; all float32.
+// Layout: input [N, C_in, H, W] from input_base; weight [C_out, C_in/groups] as given
+// (C_in/groups a multiple of 8, so every row starts on an octet: no repacking dispatch); bias
+// [C_out]; output [N, C_out, H, W] from output_base; all float32. `conv2d_window1_narrow_int64`
+// takes planes (H * W) of whole octets and reads and writes them as vec4<u64>s;
+// `conv2d_window1_narrow_int64_quads` takes planes of whole vec4s that are not octets (14x14:
+// ResNet's and MobileNetV2's late stages) as vec2<u64> pairs, and stores nothing past a plane's
+// end (vec2<u64> costs 1.04-1.09 times vec4<u64> on octet planes, so those keep the first).
 // Thread mapping: as conv2d_window1_narrow, one invocation computes 8 consecutive output
 // columns (the plane seen as one row) x 16 output channels, TILES_PER_WORKGROUP tiles a
 // workgroup. Eight input channels an iteration: lane l of each subgroup of 8 loads the 8 weights
 // of output channels l and 8 + l (two vec4<u64>s), subgroupBroadcast hands them to every lane,
-// and each lane loads its 8 columns of the 8 channels (8 vec4<u64>s): 10 loads a lane for 1,024
+// and each lane loads its 8 columns of the 8 channels (8 octets): 10 loads a lane for 1,024
 // multiply-adds, against 20 in the vec4<f32> kernel. A lane stores each of its 16 channels'
-// 8 columns as one vec4<u64> (16 stores, not 128 scalar ones: conv1x1_incep's kernel in 0.91-0.93
+// 8 columns as one octet (16 stores, not 128 scalar ones: conv1x1_incep's kernel in 0.91-0.93
 // of the time, MobileNetV2's 32->16 at 112x112 in 0.80).
 // Subgroup builtins need the SUBGROUP feature (naga does not take `enable subgroups;` yet).
 
@@ -56,10 +59,14 @@ const COLUMNS: u32 = 8u;
 const CHANNELS: u32 = 16u;
 
 var<immediate> params: Conv2dParams;
-@group(0) @binding(1) var<storage, read> input_octets: array<vec4<u64>>;   // [N, C_in, H * W / 8] from input_base / 8
 @group(0) @binding(2) var<storage, read> weight_octets: array<vec4<u64>>;  // [C_out, C_in/groups / 8]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;                 // [C_out] (one dummy value when has_bias = 0)
+// conv2d_window1_narrow_int64:
+@group(0) @binding(1) var<storage, read> input_octets: array<vec4<u64>>;   // [N, C_in, H * W / 8] from input_base / 8
 @group(0) @binding(4) var<storage, read_write> output_octets: array<vec4<u64>>; // [N, C_out, H * W / 8] from output_base / 8
+// conv2d_window1_narrow_int64_quads (each entry point uses one pair of these bindings):
+@group(0) @binding(1) var<storage, read> input_quads: array<vec2<u64>>;    // [N, C_in, H * W / 4] from input_base / 4
+@group(0) @binding(4) var<storage, read_write> output_quads: array<vec2<u64>>; // [N, C_out, H * W / 4] from output_base / 4
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs; NaN passes through
 // (tested on the bits: GL llvmpipe turns a max or a compare-and-select with NaN into a number).
@@ -217,4 +224,96 @@ fn conv2d_window1_narrow_int64(@builtin(workgroup_id) workgroup: vec3<u32>,
     store_channels(t.m1, t.m5, tile_channel + 4u, group_end, image, pixel_tile);
     store_channels(t.m2, t.m6, tile_channel + 8u, group_end, image, pixel_tile);
     store_channels(t.m3, t.m7, tile_channel + 12u, group_end, image, pixel_tile);
+}
+
+// Octet `index / 2` of `input_quads` (`index` counts vec2<u64>s) as floats.
+fn quad_floats(index: u32) -> Octet {
+    return floats(vec4<u64>(input_quads[index], input_quads[index + 1u]));
+}
+
+// As `store_channels`, as two vec2<u64>s a channel, the second only inside the plane.
+fn store_channel_quads(left: mat4x4<f32>, right: mat4x4<f32>, channel: u32, group_end: u32, image: u32, tile: u32) {
+    let plane = params.out_height * params.out_width / 4u;
+    let index = (params.output_base + (image * params.out_channels + channel) * params.out_height * params.out_width) / 4u
+        + 2u * tile;
+    let whole = 2u * tile + 1u < plane;
+    let l = transpose(left);
+    let r = transpose(right);
+    for (var k = 0u; k < 4u; k++) {
+        if (channel + k < group_end) {
+            var b = 0.0;
+            if (params.has_bias != 0u) {
+                b = bias[channel + k];
+            }
+            let values = octet(activate(l[k] + b), activate(r[k] + b));
+            output_quads[index + k * plane] = values.xy;
+            if (whole) {
+                output_quads[index + k * plane + 1u] = values.zw;
+            }
+        }
+    }
+}
+
+// As `conv2d_window1_narrow_int64` on a plane of whole vec4s, read and written as vec2<u64>s:
+// the last tile's second half, when the plane ends mid-octet, reads the next plane's first floats
+// (or zeros past the binding) into columns that are never stored. Its own copy of the set-up and
+// loop rather than shared helpers: sharing them through a struct cost the octet kernel 2-4%.
+@compute @workgroup_size(TILES_PER_WORKGROUP)
+fn conv2d_window1_narrow_int64_quads(@builtin(workgroup_id) workgroup: vec3<u32>,
+                                     @builtin(num_workgroups) groups_launched: vec3<u32>,
+                                     @builtin(local_invocation_index) lane: u32,
+                                     @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    // Workgroups run channel tiles fastest, then blocks of tiles of one plane, then images.
+    let block_index = workgroup.x + workgroup.y * groups_launched.x;
+    let tiles_per_group = (params.out_channels_per_group + CHANNELS - 1u) / CHANNELS;
+    let channel_tiles = params.groups * tiles_per_group;
+    let pixel_blocks = (params.column_tiles + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
+    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
+    let pixel_tile = min(unclamped_tile, params.column_tiles - 1u);
+    let image = min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u);
+    let channel_tile = block_index % channel_tiles;
+    let group = channel_tile / tiles_per_group;
+    let group_start = group * params.out_channels_per_group;
+    let group_end = group_start + params.out_channels_per_group;
+    let tile_channel = group_start + (channel_tile % tiles_per_group) * CHANNELS;
+
+    // This lane's two weight rows (clamped to the group's last channel: those lanes' values are
+    // never stored), one octet of taps each.
+    let octets_per_row = params.in_channels_per_group / 8u;
+    var low_weights = min(tile_channel + subgroup_lane % 8u, group_end - 1u) * octets_per_row;
+    var high_weights = min(tile_channel + 8u + subgroup_lane % 8u, group_end - 1u) * octets_per_row;
+    let plane = params.in_height * params.in_width / 4u;
+    var index = (params.input_base + (image * params.in_channels + group * params.in_channels_per_group)
+        * params.in_height * params.in_width) / 4u + 2u * pixel_tile;
+    var t: Tile;
+    for (var c = 0u; c < params.in_channels_per_group; c += 8u) {
+        let low = floats(weight_octets[low_weights]);
+        let high = floats(weight_octets[high_weights]);
+        let x0 = quad_floats(index);
+        let x1 = quad_floats(index + plane);
+        let x2 = quad_floats(index + 2u * plane);
+        let x3 = quad_floats(index + 3u * plane);
+        let x4 = quad_floats(index + 4u * plane);
+        let x5 = quad_floats(index + 5u * plane);
+        let x6 = quad_floats(index + 6u * plane);
+        let x7 = quad_floats(index + 7u * plane);
+        let left = array<vec4<f32>, 8>(x0.low, x1.low, x2.low, x3.low, x4.low, x5.low, x6.low, x7.low);
+        let right = array<vec4<f32>, 8>(x0.high, x1.high, x2.high, x3.high, x4.high, x5.high, x6.high, x7.high);
+        let w0 = quad_taps(low, 0u);
+        let w1 = quad_taps(low, 1u);
+        let w2 = quad_taps(high, 0u);
+        let w3 = quad_taps(high, 1u);
+        t = Tile(taps8(t.m0, w0, left), taps8(t.m1, w1, left), taps8(t.m2, w2, left), taps8(t.m3, w3, left),
+                 taps8(t.m4, w0, right), taps8(t.m5, w1, right), taps8(t.m6, w2, right), taps8(t.m7, w3, right));
+        low_weights += 1u;
+        high_weights += 1u;
+        index += 8u * plane;
+    }
+    if (unclamped_tile >= params.column_tiles || block_index >= params.batch * pixel_blocks * channel_tiles) {
+        return;
+    }
+    store_channel_quads(t.m0, t.m4, tile_channel, group_end, image, pixel_tile);
+    store_channel_quads(t.m1, t.m5, tile_channel + 4u, group_end, image, pixel_tile);
+    store_channel_quads(t.m2, t.m6, tile_channel + 8u, group_end, image, pixel_tile);
+    store_channel_quads(t.m3, t.m7, tile_channel + 12u, group_end, image, pixel_tile);
 }

@@ -1,7 +1,8 @@
-//! `conv2d_window1_narrow_int64` (shaders/conv2d_window_int64.wgsl): 1x1 convolutions whose
-//! input channels a group and plane sizes are multiples of 8, in 16-channel tiles whatever the
-//! width, on CPU adapters with subgroups and 64-bit integers (lavapipe), reading the weight as
-//! given (no repacking). Every case runs on the default Gpu, in GPUs' 64-tile workgroups, on a grid that
+//! The int64 1x1 kernels (shaders/conv2d_window_int64.wgsl) on CPU adapters with subgroups and
+//! 64-bit integers (lavapipe), in 16-channel tiles whatever the width, reading the weight as
+//! given (no repacking), where the input channels a group are a multiple of 8:
+//! `conv2d_window1_narrow_int64` on planes (H * W) of whole octets, `_quads` on other planes of
+//! whole vec4s. Every case runs on the default Gpu, in GPUs' 64-tile workgroups, on a grid that
 //! wraps into 2-D, and with the `_int64` kernels off (`GpuOptions::int64_loads`), each against
 //! the CPU reference with NaN-poisoned outputs; the tests assert which kernel each Gpu takes, so
 //! on an adapter without subgroups (GL) they check the wide kernels on the same shapes.
@@ -49,26 +50,28 @@ fn gpus() -> [(Gpu, &'static str); 4] {
     ]
 }
 
-/// The kernel a 1x1 convolution on planes of whole vec4s takes on `gpu` (with subgroups and
-/// without octets: 16-channel tiles for at most 16 channels a group; without subgroups:
-/// 16-channel tiles unless 8-channel ones pad less).
+/// The kernel a 1x1 convolution of `input` on planes of whole vec4s takes on `gpu` (with
+/// subgroups, without 64-bit words: 16-channel tiles for at most 16 channels a group; without
+/// subgroups: 16-channel tiles unless 8-channel ones pad less).
 fn expected_kernel(
     gpu: &Gpu,
-    octets: bool,
-    in_channels: usize,
+    input: [usize; 4],
+    groups: usize,
     out_per_group: usize,
 ) -> &'static str {
-    match (gpu.has_subgroups(), gpu.has_int64_loads() && octets) {
-        (true, true) => "conv2d_window1_narrow_int64",
-        (true, false) if out_per_group <= 16 => "conv2d_window1_narrow",
-        (true, false) => "conv2d_window1",
-        (false, _) => common::wide1_kernel(in_channels, out_per_group),
+    let plane = input[2] * input[3];
+    let words = gpu.has_int64_loads() && (input[1] / groups).is_multiple_of(8);
+    match (gpu.has_subgroups(), words, plane.is_multiple_of(8)) {
+        (true, true, true) => "conv2d_window1_narrow_int64",
+        (true, true, false) => "conv2d_window1_narrow_int64_quads",
+        (true, false, _) if out_per_group <= 16 => "conv2d_window1_narrow",
+        (true, false, _) => "conv2d_window1",
+        (false, _, _) => common::wide1_kernel(input[1], out_per_group),
     }
 }
 
-/// Runs `input` -> `out_channels` (1x1, `groups`) on every Gpu of `gpus()`; `octets`: whether
-/// the shape qualifies for the int64 kernel.
-fn check(input: [usize; 4], out_channels: usize, groups: usize, octets: bool, rng: &mut Rng) {
+/// Runs `input` -> `out_channels` (1x1, `groups`) on every Gpu of `gpus()`.
+fn check(input: [usize; 4], out_channels: usize, groups: usize, rng: &mut Rng) {
     let weight_shape = [out_channels, input[1] / groups, 1, 1];
     let activation = [
         Activation::None,
@@ -96,7 +99,7 @@ fn check(input: [usize; 4], out_channels: usize, groups: usize, octets: bool, rn
         assert_conv_matches(&gpu, &x, &weight, bias.as_ref(), &options, &context);
         assert_eq!(
             conv2d_kernel(&gpu, &geometry),
-            expected_kernel(&gpu, octets, input[1], out_channels / groups),
+            expected_kernel(&gpu, input, groups, out_channels / groups),
             "{context}"
         );
     }
@@ -117,7 +120,7 @@ fn narrow_1x1_int64_matches_reference() {
         ([2, 64, 10, 16], 32, 2),  // 2 groups of 16
     ];
     for (input, out_channels, groups) in cases {
-        check(input, out_channels, groups, true, &mut rng);
+        check(input, out_channels, groups, &mut rng);
     }
 }
 
@@ -134,46 +137,63 @@ fn wide_1x1_int64_matches_reference() {
         ([1, 256, 7, 8], 64, 1),   // conv1x1_proj's channels
     ];
     for (input, out_channels, groups) in cases {
-        check(input, out_channels, groups, true, &mut rng);
+        check(input, out_channels, groups, &mut rng);
     }
 }
 
 #[test]
-fn shapes_without_octets_take_the_vec4_kernel() {
+fn planes_of_whole_vec4s_take_the_quads_kernel() {
     let mut rng = Rng::new(0x1765);
-    // 20 input channels (rows of the weight not on octets); a 36-pixel plane (whole vec4s, not
-    // octets); 2 groups of 12 input channels; 48 outputs on 36 pixels.
-    for (input, out_channels, groups) in [
-        ([2, 20, 8, 8], 16, 1),
-        ([2, 16, 6, 6], 12, 1),
-        ([1, 24, 4, 8], 16, 2),
+    #[rustfmt::skip]
+    let cases = [
+        // input, out channels, groups
+        ([1, 64, 14, 14], 96, 1), // MobileNetV2's 14x14 layers: 25 tiles, the last half a plane
+        ([2, 16, 6, 6], 12, 1),   // 36 pixels: 4.5 tiles
+        ([3, 8, 2, 6], 21, 1),    // 12 pixels, 3 images, 2 channel tiles
+        ([2, 32, 5, 4], 40, 2),   // 2 groups of 16 input and 20 output channels
         ([1, 16, 6, 6], 48, 1),
-    ] {
-        check(input, out_channels, groups, false, &mut rng);
+    ];
+    for (input, out_channels, groups) in cases {
+        check(input, out_channels, groups, &mut rng);
     }
 }
 
-/// A batch larger than one storage binding runs in chunks of 2 images, the second chunk's output
-/// binding starting inside the buffer (output_base 32; an eligible input image is a multiple of
-/// 64 floats, so its bindings start on the 256-byte alignment).
+#[test]
+fn input_channels_off_octets_take_the_vec4_kernels() {
+    let mut rng = Rng::new(0x1768);
+    // 20 input channels (rows of the weight not on octets); 2 groups of 12 input channels.
+    for (input, out_channels, groups) in [
+        ([2, 20, 8, 8], 16, 1),
+        ([1, 24, 4, 8], 16, 2),
+        ([1, 20, 6, 6], 40, 1),
+    ] {
+        check(input, out_channels, groups, &mut rng);
+    }
+}
+
+/// A batch larger than one storage binding runs in chunks, later chunks' bindings starting
+/// inside the buffers (input_base and output_base past the 256-byte-aligned binding start: 32
+/// floats for the first shape's outputs, multiples of 4 for the second's).
 #[test]
 fn batch_chunks_match_reference() {
     let mut rng = Rng::new(0x1766);
-    let input = [5, 24, 12, 20];
     let gpu = test_gpu(GpuOptions {
         max_storage_binding_bytes: Some(64 * 1024),
         ..Default::default()
     });
-    let weight = random(&mut rng, &[9, 24, 1, 1], 0.2);
-    let bias = random(&mut rng, &[9], 1.0);
-    let x = random(&mut rng, &input, 1.0);
-    let options = Conv2dOptions::default();
-    let context = format!("input {input:?} in 64 KiB bindings");
-    assert_conv_matches(&gpu, &x, &weight, Some(&bias), &options, &context);
-    let geometry = Conv2dGeometry::new(&input, &[9, 24, 1, 1], Some(9), &options).unwrap();
-    assert_eq!(
-        conv2d_kernel(&gpu, &geometry),
-        expected_kernel(&gpu, true, 24, 9),
-        "{context}"
-    );
+    // Octet planes (240 pixels) and a plane of whole vec4s (100 pixels).
+    for input in [[5, 24, 12, 20], [7, 24, 10, 10]] {
+        let weight = random(&mut rng, &[9, 24, 1, 1], 0.2);
+        let bias = random(&mut rng, &[9], 1.0);
+        let x = random(&mut rng, &input, 1.0);
+        let options = Conv2dOptions::default();
+        let context = format!("input {input:?} in 64 KiB bindings");
+        assert_conv_matches(&gpu, &x, &weight, Some(&bias), &options, &context);
+        let geometry = Conv2dGeometry::new(&input, &[9, 24, 1, 1], Some(9), &options).unwrap();
+        assert_eq!(
+            conv2d_kernel(&gpu, &geometry),
+            expected_kernel(&gpu, input, 1, 9),
+            "{context}"
+        );
+    }
 }
