@@ -145,6 +145,30 @@ fn octet(a: vec4<f32>, b: vec4<f32>) -> vec4<u64> {
     return vec4<u64>(pair(a.x, a.y), pair(a.z, a.w), pair(b.x, b.y), pair(b.z, b.w));
 }
 
+// One iteration: this lane's 8 columns of 8 input channels (x0-x7) against the weights the
+// subgroup's lanes hold in `low` and `high` (see `quad_taps`).
+fn step(t: Tile, low: Octet, high: Octet, x0: Octet, x1: Octet, x2: Octet, x3: Octet, x4: Octet, x5: Octet,
+        x6: Octet, x7: Octet) -> Tile {
+    let left = array<vec4<f32>, 8>(x0.low, x1.low, x2.low, x3.low, x4.low, x5.low, x6.low, x7.low);
+    let right = array<vec4<f32>, 8>(x0.high, x1.high, x2.high, x3.high, x4.high, x5.high, x6.high, x7.high);
+    let w0 = quad_taps(low, 0u);
+    let w1 = quad_taps(low, 1u);
+    let w2 = quad_taps(high, 0u);
+    let w3 = quad_taps(high, 1u);
+    return Tile(taps8(t.m0, w0, left), taps8(t.m1, w1, left), taps8(t.m2, w2, left), taps8(t.m3, w3, left),
+                taps8(t.m4, w0, right), taps8(t.m5, w1, right), taps8(t.m6, w2, right), taps8(t.m7, w3, right));
+}
+
+// Output channel channel + k of the tile's 8 columns (`l`: columns 0-3, `r`: 4-7, transposed
+// accumulators) after bias and activation, as one octet.
+fn output_octet(l: mat4x4<f32>, r: mat4x4<f32>, channel: u32, k: u32) -> vec4<u64> {
+    var b = 0.0;
+    if (params.has_bias != 0u) {
+        b = bias[channel + k];
+    }
+    return octet(activate(l[k] + b), activate(r[k] + b));
+}
+
 // Stores output channels channel..channel+3 (those inside the group) of the tile's 8 columns
 // (`left`: columns 0-3, `right`: 4-7), after bias and activation: one vec4<u64> a channel.
 fn store_channels(left: mat4x4<f32>, right: mat4x4<f32>, channel: u32, group_end: u32, image: u32, tile: u32) {
@@ -155,11 +179,7 @@ fn store_channels(left: mat4x4<f32>, right: mat4x4<f32>, channel: u32, group_end
     let r = transpose(right);
     for (var k = 0u; k < 4u; k++) {
         if (channel + k < group_end) {
-            var b = 0.0;
-            if (params.has_bias != 0u) {
-                b = bias[channel + k];
-            }
-            output_octets[index + k * plane] = octet(activate(l[k] + b), activate(r[k] + b));
+            output_octets[index + k * plane] = output_octet(l, r, channel, k);
         }
     }
 }
@@ -195,24 +215,11 @@ fn conv2d_window1_narrow_int64(@builtin(workgroup_id) workgroup: vec3<u32>,
         * params.in_height * params.in_width) / 8u + pixel_tile;
     var t: Tile;
     for (var c = 0u; c < params.in_channels_per_group; c += 8u) {
-        let low = floats(weight_octets[low_weights]);
-        let high = floats(weight_octets[high_weights]);
-        let x0 = floats(input_octets[index]);
-        let x1 = floats(input_octets[index + plane]);
-        let x2 = floats(input_octets[index + 2u * plane]);
-        let x3 = floats(input_octets[index + 3u * plane]);
-        let x4 = floats(input_octets[index + 4u * plane]);
-        let x5 = floats(input_octets[index + 5u * plane]);
-        let x6 = floats(input_octets[index + 6u * plane]);
-        let x7 = floats(input_octets[index + 7u * plane]);
-        let left = array<vec4<f32>, 8>(x0.low, x1.low, x2.low, x3.low, x4.low, x5.low, x6.low, x7.low);
-        let right = array<vec4<f32>, 8>(x0.high, x1.high, x2.high, x3.high, x4.high, x5.high, x6.high, x7.high);
-        let w0 = quad_taps(low, 0u);
-        let w1 = quad_taps(low, 1u);
-        let w2 = quad_taps(high, 0u);
-        let w3 = quad_taps(high, 1u);
-        t = Tile(taps8(t.m0, w0, left), taps8(t.m1, w1, left), taps8(t.m2, w2, left), taps8(t.m3, w3, left),
-                 taps8(t.m4, w0, right), taps8(t.m5, w1, right), taps8(t.m6, w2, right), taps8(t.m7, w3, right));
+        t = step(t, floats(weight_octets[low_weights]), floats(weight_octets[high_weights]),
+                 floats(input_octets[index]), floats(input_octets[index + plane]),
+                 floats(input_octets[index + 2u * plane]), floats(input_octets[index + 3u * plane]),
+                 floats(input_octets[index + 4u * plane]), floats(input_octets[index + 5u * plane]),
+                 floats(input_octets[index + 6u * plane]), floats(input_octets[index + 7u * plane]));
         low_weights += 1u;
         high_weights += 1u;
         index += 8u * plane;
@@ -241,11 +248,7 @@ fn store_channel_quads(left: mat4x4<f32>, right: mat4x4<f32>, channel: u32, grou
     let r = transpose(right);
     for (var k = 0u; k < 4u; k++) {
         if (channel + k < group_end) {
-            var b = 0.0;
-            if (params.has_bias != 0u) {
-                b = bias[channel + k];
-            }
-            let values = octet(activate(l[k] + b), activate(r[k] + b));
+            let values = output_octet(l, r, channel, k);
             output_quads[index + k * plane] = values.xy;
             if (whole) {
                 output_quads[index + k * plane + 1u] = values.zw;
@@ -256,8 +259,8 @@ fn store_channel_quads(left: mat4x4<f32>, right: mat4x4<f32>, channel: u32, grou
 
 // As `conv2d_window1_narrow_int64` on a plane of whole vec4s, read and written as vec2<u64>s:
 // the last tile's second half, when the plane ends mid-octet, reads the next plane's first floats
-// (or zeros past the binding) into columns that are never stored. Its own copy of the set-up and
-// loop rather than shared helpers: sharing them through a struct cost the octet kernel 2-4%.
+// (or zeros past the binding) into columns that are never stored. The set-up is its own copy:
+// sharing it through a struct cost the octet kernel 2-4%.
 @compute @workgroup_size(TILES_PER_WORKGROUP)
 fn conv2d_window1_narrow_int64_quads(@builtin(workgroup_id) workgroup: vec3<u32>,
                                      @builtin(num_workgroups) groups_launched: vec3<u32>,
@@ -287,24 +290,10 @@ fn conv2d_window1_narrow_int64_quads(@builtin(workgroup_id) workgroup: vec3<u32>
         * params.in_height * params.in_width) / 4u + 2u * pixel_tile;
     var t: Tile;
     for (var c = 0u; c < params.in_channels_per_group; c += 8u) {
-        let low = floats(weight_octets[low_weights]);
-        let high = floats(weight_octets[high_weights]);
-        let x0 = quad_floats(index);
-        let x1 = quad_floats(index + plane);
-        let x2 = quad_floats(index + 2u * plane);
-        let x3 = quad_floats(index + 3u * plane);
-        let x4 = quad_floats(index + 4u * plane);
-        let x5 = quad_floats(index + 5u * plane);
-        let x6 = quad_floats(index + 6u * plane);
-        let x7 = quad_floats(index + 7u * plane);
-        let left = array<vec4<f32>, 8>(x0.low, x1.low, x2.low, x3.low, x4.low, x5.low, x6.low, x7.low);
-        let right = array<vec4<f32>, 8>(x0.high, x1.high, x2.high, x3.high, x4.high, x5.high, x6.high, x7.high);
-        let w0 = quad_taps(low, 0u);
-        let w1 = quad_taps(low, 1u);
-        let w2 = quad_taps(high, 0u);
-        let w3 = quad_taps(high, 1u);
-        t = Tile(taps8(t.m0, w0, left), taps8(t.m1, w1, left), taps8(t.m2, w2, left), taps8(t.m3, w3, left),
-                 taps8(t.m4, w0, right), taps8(t.m5, w1, right), taps8(t.m6, w2, right), taps8(t.m7, w3, right));
+        t = step(t, floats(weight_octets[low_weights]), floats(weight_octets[high_weights]), quad_floats(index),
+                 quad_floats(index + plane), quad_floats(index + 2u * plane), quad_floats(index + 3u * plane),
+                 quad_floats(index + 4u * plane), quad_floats(index + 5u * plane), quad_floats(index + 6u * plane),
+                 quad_floats(index + 7u * plane));
         low_weights += 1u;
         high_weights += 1u;
         index += 8u * plane;
