@@ -11,7 +11,9 @@
 // takes planes (H * W) of whole octets and reads and writes them as vec4<u64>s;
 // `conv2d_window1_narrow_int64_quads` takes planes of whole vec4s that are not octets (14x14:
 // ResNet's and MobileNetV2's late stages) as vec2<u64> pairs, and stores nothing past a plane's
-// end (vec2<u64> costs 1.04-1.09 times vec4<u64> on octet planes, so those keep the first).
+// end (vec2<u64> costs 1.04-1.09 times vec4<u64> on octet planes, so those keep the first);
+// `conv2d_window1_narrow_int64_padded` reads other planes (7x7, 17x17) copied to whole vec4s
+// (`pad_rows`) as vec2<u64> pairs and writes them float by float.
 // Thread mapping: as conv2d_window1_narrow, one invocation computes 8 consecutive output
 // columns (the plane seen as one row) x 16 output channels, TILES_PER_WORKGROUP tiles a
 // workgroup. Eight input channels an iteration: lane l of each subgroup of 8 loads the 8 weights
@@ -67,6 +69,8 @@ var<immediate> params: Conv2dParams;
 // conv2d_window1_narrow_int64_quads (each entry point uses one pair of these bindings):
 @group(0) @binding(1) var<storage, read> input_quads: array<vec2<u64>>;    // [N, C_in, H * W / 4] from input_base / 4
 @group(0) @binding(4) var<storage, read_write> output_quads: array<vec2<u64>>; // [N, C_out, H * W / 4] from output_base / 4
+// conv2d_window1_narrow_int64_padded (input_quads from padded planes):
+@group(0) @binding(4) var<storage, read_write> output_floats: array<f32>;   // [N, C_out, H * W] from output_base
 
 // Activation codes mirror `Activation::code` in src/ops/activation.rs; NaN passes through
 // (tested on the bits: GL llvmpipe turns a max or a compare-and-select with NaN into a number).
@@ -305,4 +309,80 @@ fn conv2d_window1_narrow_int64_quads(@builtin(workgroup_id) workgroup: vec3<u32>
     store_channel_quads(t.m1, t.m5, tile_channel + 4u, group_end, image, pixel_tile);
     store_channel_quads(t.m2, t.m6, tile_channel + 8u, group_end, image, pixel_tile);
     store_channel_quads(t.m3, t.m7, tile_channel + 12u, group_end, image, pixel_tile);
+}
+
+// As `store_channels`, one float at a time, columns past the plane's end left out.
+fn store_channel_floats(left: mat4x4<f32>, right: mat4x4<f32>, channel: u32, group_end: u32, image: u32, tile: u32) {
+    let plane = params.out_height * params.out_width;
+    let first = tile * 8u;
+    let index = params.output_base + (image * params.out_channels + channel) * plane + first;
+    let columns = min(plane - first, 8u);
+    let l = transpose(left);
+    let r = transpose(right);
+    for (var k = 0u; k < 4u; k++) {
+        if (channel + k < group_end) {
+            var b = 0.0;
+            if (params.has_bias != 0u) {
+                b = bias[channel + k];
+            }
+            let low = activate(l[k] + b);
+            let high = activate(r[k] + b);
+            let at = index + k * plane;
+            let values = array<f32, 8>(low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w);
+            for (var j = 0u; j < 8u; j++) {
+                if (j < columns) {
+                    output_floats[at + j] = values[j];
+                }
+            }
+        }
+    }
+}
+
+// As `conv2d_window1_narrow_int64_quads` on input planes copied to whole vec4s (`pad_rows`:
+// in_width is the padded plane, out_width the plane), storing floats one by one up to the
+// plane's end.
+@compute @workgroup_size(TILES_PER_WORKGROUP)
+fn conv2d_window1_narrow_int64_padded(@builtin(workgroup_id) workgroup: vec3<u32>,
+                                      @builtin(num_workgroups) groups_launched: vec3<u32>,
+                                      @builtin(local_invocation_index) lane: u32,
+                                      @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    // Workgroups run channel tiles fastest, then blocks of tiles of one plane, then images.
+    let block_index = workgroup.x + workgroup.y * groups_launched.x;
+    let tiles_per_group = (params.out_channels_per_group + CHANNELS - 1u) / CHANNELS;
+    let channel_tiles = params.groups * tiles_per_group;
+    let pixel_blocks = (params.column_tiles + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
+    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
+    let pixel_tile = min(unclamped_tile, params.column_tiles - 1u);
+    let image = min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u);
+    let channel_tile = block_index % channel_tiles;
+    let group = channel_tile / tiles_per_group;
+    let group_start = group * params.out_channels_per_group;
+    let group_end = group_start + params.out_channels_per_group;
+    let tile_channel = group_start + (channel_tile % tiles_per_group) * CHANNELS;
+
+    // This lane's two weight rows (clamped to the group's last channel: those lanes' values are
+    // never stored), one octet of taps each.
+    let octets_per_row = params.in_channels_per_group / 8u;
+    var low_weights = min(tile_channel + subgroup_lane % 8u, group_end - 1u) * octets_per_row;
+    var high_weights = min(tile_channel + 8u + subgroup_lane % 8u, group_end - 1u) * octets_per_row;
+    let plane = params.in_height * params.in_width / 4u;
+    var index = (params.input_base + (image * params.in_channels + group * params.in_channels_per_group)
+        * params.in_height * params.in_width) / 4u + 2u * pixel_tile;
+    var t: Tile;
+    for (var c = 0u; c < params.in_channels_per_group; c += 8u) {
+        t = step(t, floats(weight_octets[low_weights]), floats(weight_octets[high_weights]), quad_floats(index),
+                 quad_floats(index + plane), quad_floats(index + 2u * plane), quad_floats(index + 3u * plane),
+                 quad_floats(index + 4u * plane), quad_floats(index + 5u * plane), quad_floats(index + 6u * plane),
+                 quad_floats(index + 7u * plane));
+        low_weights += 1u;
+        high_weights += 1u;
+        index += 8u * plane;
+    }
+    if (unclamped_tile >= params.column_tiles || block_index >= params.batch * pixel_blocks * channel_tiles) {
+        return;
+    }
+    store_channel_floats(t.m0, t.m4, tile_channel, group_end, image, pixel_tile);
+    store_channel_floats(t.m1, t.m5, tile_channel + 4u, group_end, image, pixel_tile);
+    store_channel_floats(t.m2, t.m6, tile_channel + 8u, group_end, image, pixel_tile);
+    store_channel_floats(t.m3, t.m7, tile_channel + 12u, group_end, image, pixel_tile);
 }

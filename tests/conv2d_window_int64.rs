@@ -50,9 +50,10 @@ fn gpus() -> [(Gpu, &'static str); 4] {
     ]
 }
 
-/// The kernel a 1x1 convolution of `input` on planes of whole vec4s takes on `gpu` (with
-/// subgroups, without 64-bit words: 16-channel tiles for at most 16 channels a group; without
-/// subgroups: 16-channel tiles unless 8-channel ones pad less).
+/// The kernel a 1x1 convolution of `input` takes on `gpu`, for planes of at least 49 pixels
+/// unless whole vec4s (with subgroups, without 64-bit words: 16-channel tiles for at most 16
+/// channels a group; without subgroups: 16-channel tiles unless 8-channel ones pad less, and the
+/// projection below 64 pixels that are not whole vec4s).
 fn expected_kernel(
     gpu: &Gpu,
     input: [usize; 4],
@@ -61,12 +62,15 @@ fn expected_kernel(
 ) -> &'static str {
     let plane = input[2] * input[3];
     let words = gpu.has_int64_loads() && (input[1] / groups).is_multiple_of(8);
-    match (gpu.has_subgroups(), words, plane.is_multiple_of(8)) {
-        (true, true, true) => "conv2d_window1_narrow_int64",
-        (true, true, false) => "conv2d_window1_narrow_int64_quads",
-        (true, false, _) if out_per_group <= 16 => "conv2d_window1_narrow",
-        (true, false, _) => "conv2d_window1",
-        (false, _, _) => common::wide1_kernel(input[1], out_per_group),
+    let vec4s = plane.is_multiple_of(4);
+    match (gpu.has_subgroups(), words, plane.is_multiple_of(8), vec4s) {
+        (true, true, true, _) => "conv2d_window1_narrow_int64",
+        (true, true, false, true) => "conv2d_window1_narrow_int64_quads",
+        (true, true, false, false) => "conv2d_window1_narrow_int64_padded",
+        (true, false, _, _) if out_per_group <= 16 => "conv2d_window1_narrow",
+        (true, false, _, _) => "conv2d_window1",
+        (false, _, _, false) if plane < 64 => "projection",
+        (false, _, _, _) => common::wide1_kernel(input[1], out_per_group),
     }
 }
 
@@ -159,6 +163,22 @@ fn planes_of_whole_vec4s_take_the_quads_kernel() {
 }
 
 #[test]
+fn planes_off_vec4s_take_the_padded_kernel() {
+    let mut rng = Rng::new(0x1769);
+    #[rustfmt::skip]
+    let cases = [
+        // input, out channels, groups
+        ([1, 32, 7, 7], 40, 1),   // ResNet-50's and MobileNetV2's 7x7: 7 tiles, the last 1 column
+        ([2, 24, 9, 9], 21, 1),   // 81 pixels, 2 images, 2 channel tiles
+        ([1, 32, 17, 17], 16, 2), // Inception-v3's 17x17, 2 groups of 16 input channels
+        ([3, 8, 11, 7], 9, 1),    // 77 pixels, 3 images
+    ];
+    for (input, out_channels, groups) in cases {
+        check(input, out_channels, groups, &mut rng);
+    }
+}
+
+#[test]
 fn input_channels_off_octets_take_the_vec4_kernels() {
     let mut rng = Rng::new(0x1768);
     // 20 input channels (rows of the weight not on octets); 2 groups of 12 input channels.
@@ -181,8 +201,8 @@ fn batch_chunks_match_reference() {
         max_storage_binding_bytes: Some(64 * 1024),
         ..Default::default()
     });
-    // Octet planes (240 pixels) and a plane of whole vec4s (100 pixels).
-    for input in [[5, 24, 12, 20], [7, 24, 10, 10]] {
+    // Octet planes (240 pixels), planes of whole vec4s (100) and padded planes (81).
+    for input in [[5, 24, 12, 20], [7, 24, 10, 10], [9, 24, 9, 9]] {
         let weight = random(&mut rng, &[9, 24, 1, 1], 0.2);
         let bias = random(&mut rng, &[9], 1.0);
         let x = random(&mut rng, &input, 1.0);

@@ -17,8 +17,8 @@
 //! (`Gpu::has_int64_loads`) that narrow 1x1 kernel has a twin, `shaders/conv2d_window_int64.wgsl`,
 //! which reads 8 floats a load and the weight as given, with no packing dispatch, where the
 //! input channels a group and the plane are multiples of 8 (conv1x1_incep on lavapipe: 0.65-0.70
-//! of the time, in alternating runs), and, as `_quads`, where the plane is whole vec4s; it takes
-//! such 1x1 convolutions of any width there, one 16-channel tile after another (0.61-0.90 of
+//! of the time, in alternating runs), and, as `_quads` and `_padded`, on other planes; it takes
+//! such 1x1 convolutions of any width there, one 16-channel tile after another (0.61-0.91 of
 //! `conv2d_window1`'s time). Without subgroups (GL),
 //! `shaders/conv2d_wide.wgsl` (the same kernels): every lane loads its own operands, so the
 //! tiles are shaped for few loads per multiply-add, 4 output rows x 8 columns x 4 channels for
@@ -186,10 +186,11 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let narrow = out_per_group <= NARROW.channels;
     // conv2d_window_int64.wgsl reads the input and the weight rows and writes the output 8
     // floats at a time, as vec4<u64>s on planes of whole octets and as pairs of vec2<u64>s on
-    // other planes of whole vec4s (each image and channel then starts on one). Its 16-channel
-    // tiles outrun conv2d_window1's 32-channel ones at any width on CPU adapters (lavapipe:
-    // 0.61-0.90 of the time on MobileNetV2's and ResNet-50's 1x1 layers, 0.72-0.83 at 14x14 with
-    // vec2<u64>s; BENCHMARKS.md).
+    // other planes of whole vec4s (each image and channel then starts on one); other planes it
+    // reads padded to whole vec4s and writes float by float (`_padded`). Its 16-channel tiles
+    // outrun conv2d_window1's 32-channel ones at any width on CPU adapters (lavapipe: 0.61-0.90
+    // of the time on MobileNetV2's and ResNet-50's 1x1 layers, 0.72-0.83 at 14x14 and 0.76-0.91
+    // at 7x7 and 17x17; BENCHMARKS.md).
     let octet_rows = (g.in_channels / g.groups).is_multiple_of(8);
     let octets = octet_rows && (g.in_height * g.in_width).is_multiple_of(8);
     let quads = octet_rows && (g.in_height * g.in_width).is_multiple_of(4);
@@ -214,6 +215,11 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
         ([1, 1], [1, 1], true) if unpadded && quads && gpu.has_int64_loads() => window_in(
             Shader::Conv2dWindowInt64,
             "conv2d_window1_narrow_int64_quads",
+            NARROW,
+        ),
+        ([1, 1], [1, 1], true) if unpadded && octet_rows && gpu.has_int64_loads() => window_in(
+            Shader::Conv2dWindowInt64,
+            "conv2d_window1_narrow_int64_padded",
             NARROW,
         ),
         ([1, 1], [1, 1], true) if unpadded && narrow => window("conv2d_window1_narrow", NARROW),
