@@ -89,6 +89,42 @@ fn unfolded_convolutions_match_reference() {
     }
 }
 
+/// On lavapipe (subgroups and 64-bit words), where the unfolded 1x1 takes an int64 kernel
+/// (input channels a group a multiple of 8, and a plane that kernel takes), convolutions unfold
+/// from 64 output channels a group at stride-2 3x3, 128 at stride-1 3x3 and 96 for the kernels
+/// without a window kernel, never at 5x5; elsewhere (and on GL) the rules above hold.
+#[test]
+fn int64_unfolding_matches_reference() {
+    let gpu = gpu_unsplit();
+    let words = gpu.has_subgroups() && gpu.has_int64_loads();
+    let mut rng = Rng::new(0x1C03);
+    let same = |k: usize| Padding::Symmetric([k / 2, k / 2]);
+    #[rustfmt::skip]
+    let cases: [(Case, bool); 10] = [
+        // (input, weight, stride, padding, dilation, groups), unfolded on lavapipe
+        (([1, 8, 12, 12], [64, 8, 3, 3], [2, 2], same(3), [1, 1], 1), true),   // stride-2 3x3, 64
+        (([2, 8, 12, 12], [63, 8, 3, 3], [2, 2], same(3), [1, 1], 1), false),  // 63: window3_stride2
+        (([1, 6, 12, 12], [64, 6, 3, 3], [2, 2], same(3), [1, 1], 1), false),  // 6 input channels
+        (([1, 8, 10, 10], [64, 8, 3, 3], [2, 2], same(3), [1, 1], 1), false),  // 5x5 output: projection
+        (([1, 8, 10, 10], [128, 8, 3, 3], [1, 1], same(3), [1, 1], 1), true),  // stride-1 3x3, 128
+        (([1, 8, 10, 10], [127, 8, 3, 3], [1, 1], same(3), [1, 1], 1), false), // 127: window3
+        (([1, 8, 8, 8], [128, 8, 5, 5], [1, 1], same(5), [1, 1], 1), false),   // 5x5: window5
+        (([1, 16, 17, 17], [96, 16, 1, 7], [1, 1], Padding::Symmetric([0, 3]), [1, 1], 1), true), // 1x7, 96
+        (([1, 16, 17, 17], [95, 16, 7, 1], [1, 1], Padding::Symmetric([3, 0]), [1, 1], 1), false), // 95
+        (([2, 16, 10, 10], [192, 8, 3, 3], [1, 1], Padding::Symmetric([2, 2]), [2, 2], 2), true),  // dilated, 2 groups of 96
+    ];
+    for (index, (case, unfolded_with_words)) in cases.into_iter().enumerate() {
+        let general = case.1[2] != case.1[3] || case.4 != [1, 1];
+        let expected = if words {
+            unfolded_with_words
+        } else {
+            general && unfolds(&gpu, case.1[0] / case.5)
+        };
+        let (kernel, context) = check(&gpu, &mut rng, index, case);
+        assert_eq!(is_1x1_kernel(kernel), expected, "{context}: {kernel}");
+    }
+}
+
 #[test]
 fn an_unfolded_input_past_a_binding_takes_the_general_kernels() {
     // A 64 KiB binding cap: the input (4,096 floats) fits, its unfolded copy (16 x 9 x 196 =

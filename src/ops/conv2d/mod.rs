@@ -1,13 +1,14 @@
 //! conv2d: the GPU dispatch (options and shape validation are in `geometry.rs`). The common
 //! kernels (1x1, 3x3, 5x5 at stride 1; 3x3, 7x7 at stride 2) go to `shaders/conv2d_window.wgsl`
-//! where subgroups exist (narrow 1x1 ones on CPU adapters with 64-bit integers to
+//! where subgroups exist (1x1 ones on CPU adapters with 64-bit integers to
 //! `shaders/conv2d_window_int64.wgsl`), and to `shaders/conv2d_wide.wgsl` where they do not
 //! (`window.rs`);
 //! other plain 1x1 convolutions to the projection GEMM; depthwise 3x3 at stride 1 and 2 to
 //! `shaders/conv2d_depthwise.wgsl` (rows that are not whole vec4s padded first,
-//! `padded_rows.rs`); other kernels (dilated, 1x7, ...) on software adapters, with at least 8
-//! channels a group without subgroups and 128 with them, to a 1x1 convolution over their
-//! unfolded input (`unfold.rs`); strided 1x1 convolutions without subgroups, or with 128 channels
+//! `padded_rows.rs`); on software adapters, other kernels (dilated, 1x7, ...) with at least 8
+//! channels a group without subgroups and 128 with them, and on lavapipe 3x3 ones with enough
+//! channels as well, to a 1x1 convolution over their unfolded input (`unfold.rs`, checked before
+//! the window kernels); strided 1x1 convolutions without subgroups, or with 128 channels
 //! a group on software adapters, to a stride-1 one over their gathered input (`subsample.rs`);
 //! everything else to the general kernels of `shaders/conv2d.wgsl` and
 //! `shaders/conv2d_subgroup.wgsl`. On GPUs a convolution with few outputs is split over its
@@ -275,12 +276,12 @@ pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
         conv2d_kernel(gpu, &channel_split::grouped(geometry, chunks))
     } else if subsample::applies(gpu, geometry) {
         conv2d_kernel(gpu, &subsample::dense(geometry))
+    } else if unfold::applies(gpu, geometry) {
+        conv2d_kernel(gpu, &unfold::dense(geometry))
     } else if let Some(window) = window::kernel(gpu, geometry) {
         window.kernel.entry_point
     } else if geometry.is_projection() {
         super::projection::projection_kernel(gpu, &ProjectionGeometry::conv1x1(geometry))
-    } else if unfold::applies(gpu, geometry) {
-        conv2d_kernel(gpu, &unfold::dense(geometry))
     } else {
         general_variant(gpu, geometry).kernel.entry_point
     }
@@ -313,6 +314,9 @@ pub fn conv2d(
     if subsample::applies(gpu, &geometry) {
         return subsample::record(input, weight, bias, options, &geometry);
     }
+    if unfold::applies(gpu, &geometry) {
+        return unfold::record(input, weight, bias, options, &geometry);
+    }
     if let Some(window) = window::kernel(gpu, &geometry) {
         return window::record(window, input, weight, bias, &geometry, options.activation);
     }
@@ -326,9 +330,6 @@ pub fn conv2d(
             options.activation,
             &geometry.output_shape(),
         );
-    }
-    if unfold::applies(gpu, &geometry) {
-        return unfold::record(input, weight, bias, options, &geometry);
     }
     let variant = general_variant(gpu, &geometry);
     let padded_rows = variant.pads_rows(&geometry);
