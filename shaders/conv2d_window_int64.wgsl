@@ -261,15 +261,23 @@ fn store_channel_quads(left: mat4x4<f32>, right: mat4x4<f32>, channel: u32, grou
     }
 }
 
-// As `conv2d_window1_narrow_int64` on a plane of whole vec4s, read and written as vec2<u64>s:
-// the last tile's second half, when the plane ends mid-octet, reads the next plane's first floats
-// (or zeros past the binding) into columns that are never stored. The set-up is its own copy:
-// sharing it through a struct cost the octet kernel 2-4%.
-@compute @workgroup_size(TILES_PER_WORKGROUP)
-fn conv2d_window1_narrow_int64_quads(@builtin(workgroup_id) workgroup: vec3<u32>,
-                                     @builtin(num_workgroups) groups_launched: vec3<u32>,
-                                     @builtin(local_invocation_index) lane: u32,
-                                     @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+// What a vec2<u64> entry point computes before its stores: the tile's accumulators and where
+// they go (`live` false for tiles past the plane's end, which repeat the last tile).
+struct QuadTile {
+    t: Tile,
+    tile_channel: u32,
+    group_end: u32,
+    image: u32,
+    pixel_tile: u32,
+    live: bool,
+}
+
+// The set-up and loop of `conv2d_window1_narrow_int64` on vec2<u64>s: planes of whole vec4s
+// (`params.in_height * params.in_width` floats, padded or not). When the plane ends mid-octet,
+// the last tile's second half reads the next plane's first floats (or zeros past the binding)
+// into columns that are never stored. (The octet kernel keeps its own copy: sharing it through a
+// struct cost that kernel 2-4%.)
+fn quad_tile(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32, subgroup_lane: u32) -> QuadTile {
     // Workgroups run channel tiles fastest, then blocks of tiles of one plane, then images.
     let block_index = workgroup.x + workgroup.y * groups_launched.x;
     let tiles_per_group = (params.out_channels_per_group + CHANNELS - 1u) / CHANNELS;
@@ -302,13 +310,24 @@ fn conv2d_window1_narrow_int64_quads(@builtin(workgroup_id) workgroup: vec3<u32>
         high_weights += 1u;
         index += 8u * plane;
     }
-    if (unclamped_tile >= params.column_tiles || block_index >= params.batch * pixel_blocks * channel_tiles) {
+    let live = unclamped_tile < params.column_tiles && block_index < params.batch * pixel_blocks * channel_tiles;
+    return QuadTile(t, tile_channel, group_end, image, pixel_tile, live);
+}
+
+// Every lane runs the loop (subgroupBroadcast needs the whole subgroup); its bound is uniform.
+@compute @workgroup_size(TILES_PER_WORKGROUP)
+fn conv2d_window1_narrow_int64_quads(@builtin(workgroup_id) workgroup: vec3<u32>,
+                                     @builtin(num_workgroups) groups_launched: vec3<u32>,
+                                     @builtin(local_invocation_index) lane: u32,
+                                     @builtin(subgroup_invocation_id) subgroup_lane: u32) {
+    let q = quad_tile(workgroup, groups_launched, lane, subgroup_lane);
+    if (!q.live) {
         return;
     }
-    store_channel_quads(t.m0, t.m4, tile_channel, group_end, image, pixel_tile);
-    store_channel_quads(t.m1, t.m5, tile_channel + 4u, group_end, image, pixel_tile);
-    store_channel_quads(t.m2, t.m6, tile_channel + 8u, group_end, image, pixel_tile);
-    store_channel_quads(t.m3, t.m7, tile_channel + 12u, group_end, image, pixel_tile);
+    store_channel_quads(q.t.m0, q.t.m4, q.tile_channel, q.group_end, q.image, q.pixel_tile);
+    store_channel_quads(q.t.m1, q.t.m5, q.tile_channel + 4u, q.group_end, q.image, q.pixel_tile);
+    store_channel_quads(q.t.m2, q.t.m6, q.tile_channel + 8u, q.group_end, q.image, q.pixel_tile);
+    store_channel_quads(q.t.m3, q.t.m7, q.tile_channel + 12u, q.group_end, q.image, q.pixel_tile);
 }
 
 // As `store_channels`, one float at a time, columns past the plane's end left out.
@@ -346,43 +365,12 @@ fn conv2d_window1_narrow_int64_padded(@builtin(workgroup_id) workgroup: vec3<u32
                                       @builtin(num_workgroups) groups_launched: vec3<u32>,
                                       @builtin(local_invocation_index) lane: u32,
                                       @builtin(subgroup_invocation_id) subgroup_lane: u32) {
-    // Workgroups run channel tiles fastest, then blocks of tiles of one plane, then images.
-    let block_index = workgroup.x + workgroup.y * groups_launched.x;
-    let tiles_per_group = (params.out_channels_per_group + CHANNELS - 1u) / CHANNELS;
-    let channel_tiles = params.groups * tiles_per_group;
-    let pixel_blocks = (params.column_tiles + TILES_PER_WORKGROUP - 1u) / TILES_PER_WORKGROUP;
-    let unclamped_tile = ((block_index / channel_tiles) % pixel_blocks) * TILES_PER_WORKGROUP + lane;
-    let pixel_tile = min(unclamped_tile, params.column_tiles - 1u);
-    let image = min(block_index / (pixel_blocks * channel_tiles), params.batch - 1u);
-    let channel_tile = block_index % channel_tiles;
-    let group = channel_tile / tiles_per_group;
-    let group_start = group * params.out_channels_per_group;
-    let group_end = group_start + params.out_channels_per_group;
-    let tile_channel = group_start + (channel_tile % tiles_per_group) * CHANNELS;
-
-    // This lane's two weight rows (clamped to the group's last channel: those lanes' values are
-    // never stored), one octet of taps each.
-    let octets_per_row = params.in_channels_per_group / 8u;
-    var low_weights = min(tile_channel + subgroup_lane % 8u, group_end - 1u) * octets_per_row;
-    var high_weights = min(tile_channel + 8u + subgroup_lane % 8u, group_end - 1u) * octets_per_row;
-    let plane = params.in_height * params.in_width / 4u;
-    var index = (params.input_base + (image * params.in_channels + group * params.in_channels_per_group)
-        * params.in_height * params.in_width) / 4u + 2u * pixel_tile;
-    var t: Tile;
-    for (var c = 0u; c < params.in_channels_per_group; c += 8u) {
-        t = step(t, floats(weight_octets[low_weights]), floats(weight_octets[high_weights]), quad_floats(index),
-                 quad_floats(index + plane), quad_floats(index + 2u * plane), quad_floats(index + 3u * plane),
-                 quad_floats(index + 4u * plane), quad_floats(index + 5u * plane), quad_floats(index + 6u * plane),
-                 quad_floats(index + 7u * plane));
-        low_weights += 1u;
-        high_weights += 1u;
-        index += 8u * plane;
-    }
-    if (unclamped_tile >= params.column_tiles || block_index >= params.batch * pixel_blocks * channel_tiles) {
+    let q = quad_tile(workgroup, groups_launched, lane, subgroup_lane);
+    if (!q.live) {
         return;
     }
-    store_channel_floats(t.m0, t.m4, tile_channel, group_end, image, pixel_tile);
-    store_channel_floats(t.m1, t.m5, tile_channel + 4u, group_end, image, pixel_tile);
-    store_channel_floats(t.m2, t.m6, tile_channel + 8u, group_end, image, pixel_tile);
-    store_channel_floats(t.m3, t.m7, tile_channel + 12u, group_end, image, pixel_tile);
+    store_channel_floats(q.t.m0, q.t.m4, q.tile_channel, q.group_end, q.image, q.pixel_tile);
+    store_channel_floats(q.t.m1, q.t.m5, q.tile_channel + 4u, q.group_end, q.image, q.pixel_tile);
+    store_channel_floats(q.t.m2, q.t.m6, q.tile_channel + 8u, q.group_end, q.image, q.pixel_tile);
+    store_channel_floats(q.t.m3, q.t.m7, q.tile_channel + 12u, q.group_end, q.image, q.pixel_tile);
 }
