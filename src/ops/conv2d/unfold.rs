@@ -40,7 +40,7 @@ fn unfolded_image(g: &Conv2dGeometry) -> usize {
 /// kernel other than 1x1 on a software adapter, with the unfolded input within
 /// `MAX_UNFOLDED_FLOATS` and one image of it within a storage binding, and
 /// - where the unfolded 1x1 takes an int64 kernel (lavapipe: 64-bit words, input channels a
-///   group a multiple of 8), from `INT64_MIN_CHANNELS` output channels a group;
+///   group a multiple of 8), from `int64_min_channels` output channels a group;
 /// - else where no window or wide kernel covers it, from 8 output channels a group without
 ///   subgroups and `SUBGROUP_COPY_MIN_CHANNELS` with them.
 pub(super) fn applies(gpu: &Gpu, g: &Conv2dGeometry) -> bool {
