@@ -223,11 +223,28 @@ impl Gpu {
     /// Submits everything recorded so far and waits until the device has finished it.
     pub fn synchronize(&self) -> Result<()> {
         self.submit()?;
-        self.inner
-            .device
+        self.wait()?;
+        self.take_errors()
+    }
+
+    /// Waits until the device has finished everything submitted: polls it for up to
+    /// `GpuOptions::spin_wait`, yielding between polls, then blocks.
+    fn wait(&self) -> Result<()> {
+        let device = &self.inner.device;
+        let start = std::time::Instant::now();
+        while start.elapsed() < self.inner.spin_wait {
+            let status = device
+                .poll(wgpu::PollType::Poll)
+                .map_err(|e| Error::Gpu(e.to_string()))?;
+            if status.is_queue_empty() {
+                return Ok(());
+            }
+            std::thread::yield_now();
+        }
+        device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(e.to_string()))?;
-        self.take_errors()
+        Ok(())
     }
 
     fn take_errors(&self) -> Result<()> {
@@ -255,10 +272,7 @@ impl Gpu {
             .map_async(wgpu::MapMode::Read, move |result| {
                 sender.send(result).ok();
             });
-        self.inner
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(e.to_string()))?;
+        self.wait()?;
         match pollster::block_on(receiver.receive()) {
             Some(Ok(())) => {}
             Some(Err(error)) => {

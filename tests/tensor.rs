@@ -1,5 +1,5 @@
 //! Tensor and Gpu basics: upload/readback, zeros, reshape, writes in recording order, one
-//! submission per readback, and output-buffer recycling (a dropped output's buffer serves the next output of its size
+//! submission per readback, waits that poll or block (`GpuOptions::spin_wait`), and output-buffer recycling (a dropped output's buffer serves the next output of its size
 //! without disturbing work recorded before the drop).
 
 mod common;
@@ -97,4 +97,43 @@ fn write_replaces_values_in_recording_order() {
         "{error}"
     );
     assert_eq!(tensor.to_vec().unwrap(), new);
+}
+
+#[test]
+fn waits_return_when_the_work_is_done_whether_they_poll_or_block() {
+    let mut rng = Rng::new(43);
+    let input = random(&mut rng, &[2, 5, 13, 13], 1.0);
+    let weight = random(&mut rng, &[7, 5, 3, 3], 0.3);
+    let options = Conv2dOptions {
+        padding: Padding::Symmetric([1, 1]),
+        ..Default::default()
+    };
+    let expected = reference::relu(&reference::conv2d(&input, &weight, None, &options).unwrap());
+    for spin_wait in [
+        std::time::Duration::ZERO,
+        std::time::Duration::from_secs(60),
+    ] {
+        let gpu = gpu_with(GpuOptions {
+            poison_outputs: true,
+            spin_wait: Some(spin_wait),
+            ..Default::default()
+        });
+        let started = std::time::Instant::now();
+        let (x, w) = (input.upload(&gpu).unwrap(), weight.upload(&gpu).unwrap());
+        let y = relu(&conv2d(&x, &w, None, &options).unwrap()).unwrap();
+        gpu.synchronize().unwrap();
+        assert_close(
+            &y.to_vec().unwrap(),
+            expected.data(),
+            1e-5,
+            1e-5,
+            "relu(conv2d)",
+        );
+        // Polling stops once the device is done, not at its limit.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "spin_wait {spin_wait:?}: took {:?}",
+            started.elapsed()
+        );
+    }
 }

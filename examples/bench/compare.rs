@@ -11,7 +11,7 @@
 use crate::workloads::{standard, Workload};
 use crate::{median, Options};
 use std::time::Instant;
-use wgcnn::{Gpu, GpuOptions, Result};
+use wgcnn::{Gpu, Result};
 
 /// One call from submit to completion (recording excluded), in milliseconds.
 fn time_once(gpu: &Gpu, workload: &Workload) -> Result<f64> {
@@ -25,12 +25,7 @@ fn time_once(gpu: &Gpu, workload: &Workload) -> Result<f64> {
 
 /// Runs the selected workloads on both backends in alternation and prints the ratios.
 pub fn run(options: &Options) -> Result<()> {
-    let open = |backends| {
-        Gpu::with_options(GpuOptions {
-            backends: Some(backends),
-            ..Default::default()
-        })
-    };
+    let open = |backends| Gpu::with_options(super::gpu_options(options, Some(backends)));
     let vulkan = open(wgpu::Backends::VULKAN)?;
     let gl = open(wgpu::Backends::GL)?;
     println!("Vulkan: {}", vulkan.adapter_info());

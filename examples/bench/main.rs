@@ -15,7 +15,7 @@ mod compare;
 mod workloads;
 
 use std::time::Instant;
-use wgcnn::{Gpu, Result};
+use wgcnn::{Gpu, GpuOptions, Result};
 use workloads::{Work, Workload};
 
 struct Options {
@@ -25,10 +25,12 @@ struct Options {
     only: Option<Vec<String>>,
     json: Option<String>,
     svg: Option<String>,
+    /// `GpuOptions::spin_wait` in microseconds; `None`: the Gpu's default.
+    spin_wait_us: Option<u64>,
 }
 
 const USAGE: &str = "usage: cargo run --release --example bench -- [--runs N] [--warmup-ms N] \
-[--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH]
+[--cpu-runs N] [--only a,b] [--json PATH] [--svg PATH] [--spin-wait-us N]
   --runs N       timed GPU runs per workload (default 20, at least 1)
   --warmup-ms N  untimed calls per workload for at least N ms first (default 500; at least
                  2 calls): on llvmpipe a process's first calls can run at half speed
@@ -37,6 +39,9 @@ const USAGE: &str = "usage: cargo run --release --example bench -- [--runs N] [-
   --only a,b     only these workloads (the names `--list` prints)
   --json PATH    also write the results as JSON
   --svg PATH     also draw GPU against CPU per workload as an SVG chart
+  --spin-wait-us N
+                 poll for up to N us before blocking in each wait (GpuOptions::spin_wait;
+                 default: the adapter's, 1000 on Vulkan software adapters, else 0)
   --list         print the workload names and exit
   --compare-backends
                  run each workload on Vulkan and on GL in alternation in this process and
@@ -59,6 +64,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, Stri
         only: None,
         json: None,
         svg: None,
+        spin_wait_us: None,
     };
     let mut compare = false;
     let mut args = args.into_iter();
@@ -82,6 +88,13 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, Stri
             "--only" => options.only = Some(value()?.split(',').map(str::to_string).collect()),
             "--json" => options.json = Some(value()?),
             "--svg" => options.svg = Some(value()?),
+            "--spin-wait-us" => {
+                let text = value()?;
+                let us = text
+                    .parse()
+                    .map_err(|_| format!("{flag} takes a whole number, not {text:?}"))?;
+                options.spin_wait_us = Some(us);
+            }
             "--help" | "-h" => return Ok(Command::Help),
             "--list" => return Ok(Command::List),
             "--compare-backends" => compare = true,
@@ -93,6 +106,16 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Command, Stri
     } else {
         Command::Run(options)
     })
+}
+
+/// The Gpu's options: the defaults (WGPU_BACKEND, WGPU_ADAPTER_NAME) but for `--spin-wait-us`
+/// and, for `--compare-backends`, the backend.
+fn gpu_options(options: &Options, backends: Option<wgpu::Backends>) -> GpuOptions {
+    GpuOptions {
+        backends,
+        spin_wait: options.spin_wait_us.map(std::time::Duration::from_micros),
+        ..Default::default()
+    }
 }
 
 /// What one workload measured, in milliseconds.
@@ -175,11 +198,12 @@ fn json_string(text: &str) -> String {
 fn write_json(path: &str, gpu: &Gpu, results: &[Measured]) -> std::io::Result<()> {
     let info = gpu.adapter_info();
     let mut out = format!(
-        "{{\"adapter\": {{\"name\": {}, \"backend\": {}, \"device_type\": {}, \"driver\": {}}},\n \"results\": [\n",
+        "{{\"adapter\": {{\"name\": {}, \"backend\": {}, \"device_type\": {}, \"driver\": {}}},\n \"spin_wait_us\": {},\n \"results\": [\n",
         json_string(&info.name),
         json_string(&info.backend),
         json_string(&info.device_type),
-        json_string(&info.driver)
+        json_string(&info.driver),
+        gpu.spin_wait().as_micros()
     );
     for (index, m) in results.iter().enumerate() {
         let rate = match m.work {
@@ -234,7 +258,7 @@ fn main() -> Result<()> {
     if compare {
         return compare::run(&options);
     }
-    let gpu = Gpu::new()?;
+    let gpu = Gpu::with_options(gpu_options(&options, None))?;
     let all = workloads::standard(&gpu)?;
     let selected: Vec<&Workload> = match &options.only {
         Some(names) => all
@@ -244,8 +268,9 @@ fn main() -> Result<()> {
         None => all.iter().collect(),
     };
     println!(
-        "wgcnn bench on {}; {} GPU runs after {} ms of warm-up, {} CPU-reference runs per workload",
+        "wgcnn bench on {}; waits poll for {} us; {} GPU runs after {} ms of warm-up, {} CPU-reference runs per workload",
         gpu.adapter_info(),
+        gpu.spin_wait().as_micros(),
         options.runs,
         options.warmup_ms,
         options.cpu_runs

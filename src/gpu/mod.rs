@@ -2,89 +2,17 @@
 //! lazily filled pipeline cache and the command encoder that ops record into. Cloning a `Gpu`
 //! is cheap (an `Arc`); tensors keep a clone so they can read themselves back.
 
+mod options;
+
 use crate::driver_lock::{self, Release, DRIVER};
 use crate::error::{Error, Result};
 use crate::kernels::{Kernel, Shader};
+use options::device_rank;
+pub use options::{AdapterInfo, AdapterPreference, GpuOptions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-/// Which kind of adapter `Gpu::with_options` prefers when several match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AdapterPreference {
-    /// A real GPU (discrete, then integrated, then virtual), falling back to a software adapter.
-    #[default]
-    HardwareFirst,
-    /// A software (CPU) adapter such as lavapipe or llvmpipe, falling back to a GPU.
-    SoftwareFirst,
-}
-
-/// How to choose the adapter. `GpuOptions::default()` reads `WGPU_BACKEND` and
-/// `WGPU_ADAPTER_NAME`, exactly as `Gpu::new()` does.
-#[derive(Debug, Clone, Default)]
-pub struct GpuOptions {
-    /// Backends to search; `None` reads `WGPU_BACKEND` (e.g. `vulkan`, `gl`), else all.
-    pub backends: Option<wgpu::Backends>,
-    /// Case-insensitive substring of the adapter name; `None` reads `WGPU_ADAPTER_NAME`.
-    pub adapter_name: Option<String>,
-    /// Which adapter kind wins when several match.
-    pub preference: AdapterPreference,
-    /// Lowers the storage-binding size the ops plan with (never raises it). Tests use this to
-    /// exercise the split paths on small tensors.
-    pub max_storage_binding_bytes: Option<u64>,
-    /// Lowers the number of workgroups a dispatch puts along x before it lays the grid out in
-    /// 2-D (never raises the device's 65,535-style limit). Tests use this to exercise the 2-D
-    /// grid on small tensors.
-    pub max_workgroups_per_dimension: Option<u32>,
-    /// Fill every op's output with NaN before the kernel runs, so unwritten elements show.
-    pub poison_outputs: bool,
-    /// How many outputs a convolution split over its input channels may reach: conv2d cuts the
-    /// input channels into up to 64 chunks while chunks x outputs stays within this
-    /// (`src/ops/conv2d/channel_split.rs`). `None`: 2^20 on GPUs, 0 (never split) on software
-    /// adapters. Tests raise it to exercise the split there; 0 turns it off.
-    pub channel_split_outputs: Option<usize>,
-    /// Whether the subgroup convolution kernels (`conv2d_window*`, `conv2d_subgroup`) put 64
-    /// tiles in a workgroup, whole warps and waves, instead of 16 (8 for
-    /// `conv2d_window1_narrow`), which deal small convolutions out evenly to a CPU adapter's few
-    /// threads. `None`: on GPUs, not on software adapters. Off, conv2d also routes as measured
-    /// on software adapters (KxK on padded rows and sparse groups to the window or wide kernels,
-    /// other kernels unfolded: `src/ops/conv2d/window.rs`, `unfold.rs`); on,
-    /// as on GPUs. Tests set it to run the GPU layout and routing on a software adapter.
-    pub large_workgroups: Option<bool>,
-    /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl) run where the
-    /// adapter has 64-bit integers: they read floats in pairs, which halves the cost of a load
-    /// on a CPU adapter. `None`: on software adapters only. Tests turn it off to run the kernels
-    /// they replace there.
-    pub int64_loads: Option<bool>,
-    /// Whether a weight tensor keeps conv2d's repacked copy of itself for its next convolution
-    /// (the window and wide kernels, `src/ops/conv2d/packed_weights.rs`): a layer run again then
-    /// records one dispatch instead of two, and the copy (about the weight's size) lives as long
-    /// as the weight. `None`: keep. `Some(false)` packs on every call and keeps nothing.
-    pub keep_packed_weights: Option<bool>,
-}
-
-/// The outputs a channel split aims for on a GPU (`GpuOptions::channel_split_outputs`): enough
-/// invocations to fill a large GPU with the window kernels' 128-output tiles.
-const CHANNEL_SPLIT_OUTPUTS: usize = 1 << 20;
-
-/// What ran: the adapter's name, backend, device type and driver.
-#[derive(Debug, Clone)]
-pub struct AdapterInfo {
-    pub name: String,
-    pub backend: String,
-    pub device_type: String,
-    pub driver: String,
-}
-
-impl std::fmt::Display for AdapterInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}, {}, {})",
-            self.name, self.backend, self.device_type, self.driver
-        )
-    }
-}
+use std::time::Duration;
 
 /// A GPU context. See the module docs.
 #[derive(Clone)]
@@ -105,6 +33,8 @@ pub(crate) struct GpuInner {
     pub channel_split_outputs: usize,
     pub large_workgroups: bool,
     pub keep_packed_weights: bool,
+    /// How long a wait polls before it blocks (`GpuOptions::spin_wait`).
+    pub spin_wait: Duration,
     pub max_binding_bytes: u64,
     /// Workgroups along x before a dispatch wraps into y.
     pub grid_width: u32,
@@ -137,23 +67,15 @@ impl Drop for GpuInner {
 
 static NEXT_GPU_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The outputs a channel split aims for on a GPU (`GpuOptions::channel_split_outputs`): enough
+/// invocations to fill a large GPU with the window kernels' 128-output tiles.
+const CHANNEL_SPLIT_OUTPUTS: usize = 1 << 20;
+
+/// `GpuOptions::spin_wait` on Vulkan software adapters.
+const SOFTWARE_VULKAN_SPIN_WAIT: Duration = Duration::from_millis(1);
+
 /// The largest parameter struct (conv2d's, 100 bytes) fits; Vulkan guarantees 128.
 const MIN_IMMEDIATE_BYTES: u32 = 128;
-
-fn device_rank(device_type: wgpu::DeviceType, preference: AdapterPreference) -> u8 {
-    use wgpu::DeviceType::*;
-    let hardware = match device_type {
-        DiscreteGpu => 0,
-        IntegratedGpu => 1,
-        VirtualGpu => 2,
-        Other => 3,
-        Cpu => 4,
-    };
-    match preference {
-        AdapterPreference::HardwareFirst => hardware,
-        AdapterPreference::SoftwareFirst => 4 - hardware,
-    }
-}
 
 impl Gpu {
     /// Opens the default adapter: honours `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`, prefers a
@@ -277,6 +199,13 @@ impl Gpu {
                 }),
                 large_workgroups: options.large_workgroups.unwrap_or(!cpu_adapter),
                 keep_packed_weights: options.keep_packed_weights.unwrap_or(true),
+                spin_wait: options.spin_wait.unwrap_or(
+                    if cpu_adapter && raw_info.backend == wgpu::Backend::Vulkan {
+                        SOFTWARE_VULKAN_SPIN_WAIT
+                    } else {
+                        Duration::ZERO
+                    },
+                ),
                 max_binding_bytes,
                 grid_width,
                 poison: AtomicBool::new(options.poison_outputs),
@@ -323,6 +252,11 @@ impl Gpu {
     /// [`GpuOptions::large_workgroups`]).
     pub(crate) fn large_workgroups(&self) -> bool {
         self.inner.large_workgroups
+    }
+
+    /// How long a wait polls the device before it blocks (see [`GpuOptions::spin_wait`]).
+    pub fn spin_wait(&self) -> Duration {
+        self.inner.spin_wait
     }
 
     /// The device's limits (adapter maximums; wgcnn requests all of them).
