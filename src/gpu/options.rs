@@ -59,7 +59,8 @@ pub struct GpuOptions {
     /// dispatch, and small kernels (global pooling, conv1x1_incep) took 0.6-0.8 of their time
     /// with 1 ms of polling (BENCHMARKS.md). Yielding leaves the cores to llvmpipe's workers.
     /// `None`: 1 ms on Vulkan software adapters, where that was measured; no polling elsewhere
-    /// (GL llvmpipe measured no faster with it; GPUs not measured yet).
+    /// (GL llvmpipe runs the work inside `queue.submit`, so nothing is left to wait for; GPUs
+    /// not measured yet).
     pub spin_wait: Option<std::time::Duration>,
 }
 
