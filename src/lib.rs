@@ -51,7 +51,7 @@ pub use ops::batch_norm::{
 };
 pub use ops::concat::{concat_channels, concat_channels_shape};
 pub use ops::conv2d::{
-    conv2d, conv2d_channel_chunks, conv2d_kernel, Conv2dGeometry, Conv2dOptions,
+    conv2d, conv2d_channel_chunks, conv2d_kernel, conv2d_route, Conv2dGeometry, Conv2dOptions,
 };
 pub use ops::pool2d::{
     avg_pool2d, max_pool2d, max_pool2d_with_indices, AvgPool2dOptions, MaxPool2dOptions,

@@ -11,7 +11,8 @@ mod common;
 use common::{assert_conv_matches, assert_linear_matches, gpu_with, random};
 use wgcnn::random::Rng;
 use wgcnn::{
-    conv2d_channel_chunks, Activation, Conv2dGeometry, Conv2dOptions, Gpu, GpuOptions, Padding,
+    conv2d_channel_chunks, conv2d_route, Activation, Conv2dGeometry, Conv2dOptions, Gpu,
+    GpuOptions, Padding,
 };
 
 fn gpu_splitting(outputs: usize) -> Gpu {
@@ -120,6 +121,13 @@ fn split_convolutions_match_reference() {
             conv2d_channel_chunks(gpu, &geometry),
             case.chunks,
             "{context}"
+        );
+        let route = conv2d_route(gpu, &geometry);
+        let split = format!("split in {} + ", case.chunks);
+        assert_eq!(
+            route.starts_with(&split),
+            case.chunks > 1,
+            "{context}: {route}"
         );
         let weight_shape = [case.out_channels, case.input[1], case.kernel, case.kernel];
         let fan_in = (case.input[1] * case.kernel * case.kernel) as f32;

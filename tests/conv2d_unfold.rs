@@ -10,7 +10,10 @@ mod common;
 
 use common::{assert_conv_matches, gpu_large_workgroups, gpu_unsplit, gpu_with, random};
 use wgcnn::random::Rng;
-use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Gpu, GpuOptions, Padding};
+use wgcnn::{
+    conv2d_kernel, conv2d_route, Activation, Conv2dGeometry, Conv2dOptions, Gpu, GpuOptions,
+    Padding,
+};
 
 /// Whether `gpu` unfolds a convolution with `out_per_group` output channels a group (and an
 /// unfolded input that fits).
@@ -58,7 +61,15 @@ fn check(gpu: &Gpu, rng: &mut Rng, index: usize, case: Case) -> (&'static str, S
     assert_conv_matches(&large, &input, &weight, bias.as_ref(), &options, &layout);
     let bias_len = bias.as_ref().map(|_| weight_shape[0]);
     let geometry = Conv2dGeometry::new(&input_shape, &weight_shape, bias_len, &options).unwrap();
-    (conv2d_kernel(gpu, &geometry), context)
+    let kernel = conv2d_kernel(gpu, &geometry);
+    // None of these kernels is 1x1, so a 1x1 kernel means the input was unfolded first.
+    let route = if is_1x1_kernel(kernel) {
+        format!("unfold + {kernel}")
+    } else {
+        kernel.to_string()
+    };
+    assert_eq!(conv2d_route(gpu, &geometry), route, "{context}");
+    (kernel, context)
 }
 
 #[test]

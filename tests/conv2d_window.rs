@@ -13,7 +13,7 @@ mod common;
 
 use common::{assert_conv_matches, gpu_large_workgroups, gpu_unsplit, random};
 use wgcnn::random::Rng;
-use wgcnn::{conv2d_kernel, Activation, Conv2dGeometry, Conv2dOptions, Padding};
+use wgcnn::{conv2d_kernel, conv2d_route, Activation, Conv2dGeometry, Conv2dOptions, Padding};
 
 #[derive(Debug)]
 struct Case {
@@ -376,6 +376,13 @@ fn strided_1x1_matches_reference() {
             Conv2dGeometry::new(&input_shape, &weight_shape, Some(out_channels), &options).unwrap();
         let kernel = conv2d_kernel(&gpu, &geometry);
         let software = gpu.adapter_info().device_type == "Cpu";
+        let gathers = !gpu.has_subgroups() || (software && out_channels / groups >= 128);
+        let route = if gathers {
+            format!("gather + {kernel}")
+        } else {
+            kernel.to_string()
+        };
+        assert_eq!(conv2d_route(&gpu, &geometry), route, "{context}");
         if gpu.has_subgroups() && software && out_channels / groups >= 128 {
             let stride_1 = ["conv2d_window1", "projection"];
             let gathered = stride_1.iter().any(|prefix| kernel.starts_with(prefix));

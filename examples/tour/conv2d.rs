@@ -2,7 +2,7 @@
 
 use crate::Tour;
 use wgcnn::{
-    conv2d, conv2d_kernel, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions,
+    conv2d, conv2d_route, linear, reference, Activation, Conv2d, Conv2dGeometry, Conv2dOptions,
     HostTensor, Padding, Result,
 };
 
@@ -151,7 +151,7 @@ pub fn run(tour: &mut Tour) -> Result<()> {
         )?;
         let geometry =
             Conv2dGeometry::new(&input_shape, &weight_shape, Some(weight_shape[0]), &options)?;
-        tour.ran(conv2d_kernel(&tour.gpu, &geometry));
+        tour.ran(&conv2d_route(&tour.gpu, &geometry));
     }
 
     let input = random(tour, &[8, 512], 1.0);

@@ -16,7 +16,7 @@ use wgcnn::{Gpu, HostTensor, Result, Tensor};
 /// One row of the table.
 struct Row {
     op: String,
-    /// The kernel that ran, where the op reports one (conv2d: `conv2d_kernel`).
+    /// The kernel that ran, where the op reports one (conv2d: `conv2d_route`).
     kernel: String,
     shape: String,
     max_error: f32,

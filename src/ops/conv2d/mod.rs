@@ -19,6 +19,7 @@ mod channel_split;
 mod geometry;
 mod packed_weights;
 mod padded_rows;
+mod route;
 mod subsample;
 mod unfold;
 mod weight_texture;
@@ -27,6 +28,7 @@ mod window;
 pub(crate) use packed_weights::PackedWeights;
 
 pub use geometry::{Conv2dGeometry, Conv2dOptions};
+pub use route::{conv2d_channel_chunks, conv2d_kernel, conv2d_route};
 
 use super::activation::Activation;
 use super::batching::{batch_chunks, check_fits};
@@ -261,36 +263,6 @@ fn general_variant(gpu: &Gpu, g: &Conv2dGeometry) -> &'static Variant {
     } else {
         &PORTABLE
     }
-}
-
-/// The WGSL entry point that [`conv2d`] runs for `geometry` on `gpu` (for tests, the tour
-/// and anyone tuning): `conv2d_window*` for the common kernels on adapters with subgroups and
-/// `conv2d_wide*` without (see `window.rs`), `projection*` for other plain 1x1 convolutions,
-/// `conv2d_subgroup`, `conv2d` or `conv2d_single_channel` otherwise. A strided 1x1 convolution
-/// without subgroups reports the kernel its gathered input takes (`subsample.rs`), an unfolded
-/// one the kernel of its 1x1 convolution (`unfold.rs`), and one split over its input channels
-/// the kernel of its grouped convolution (`channel_split.rs`).
-pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
-    let chunks = channel_split::chunks(gpu, geometry);
-    if chunks > 1 {
-        conv2d_kernel(gpu, &channel_split::grouped(geometry, chunks))
-    } else if subsample::applies(gpu, geometry) {
-        conv2d_kernel(gpu, &subsample::dense(geometry))
-    } else if unfold::applies(gpu, geometry) {
-        conv2d_kernel(gpu, &unfold::dense(geometry))
-    } else if let Some(window) = window::kernel(gpu, geometry) {
-        window.kernel.entry_point
-    } else if geometry.is_projection() {
-        super::projection::projection_kernel(gpu, &ProjectionGeometry::conv1x1(geometry))
-    } else {
-        general_variant(gpu, geometry).kernel.entry_point
-    }
-}
-
-/// How many chunks [`conv2d`] cuts this convolution's input channels into on `gpu` (1: none;
-/// see [`GpuOptions::channel_split_outputs`](crate::GpuOptions::channel_split_outputs)).
-pub fn conv2d_channel_chunks(gpu: &Gpu, geometry: &Conv2dGeometry) -> usize {
-    channel_split::chunks(gpu, geometry)
 }
 
 /// 2-D convolution with PyTorch semantics. Records the work; nothing is read back.
