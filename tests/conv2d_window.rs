@@ -383,7 +383,7 @@ fn strided_1x1_matches_reference() {
             kernel.to_string()
         };
         assert_eq!(conv2d_route(&gpu, &geometry), route, "{context}");
-        if gpu.has_subgroups() && software && out_channels / groups >= 128 {
+        if gpu.has_subgroups() && gathers {
             let stride_1 = ["conv2d_window1", "projection"];
             let gathered = stride_1.iter().any(|prefix| kernel.starts_with(prefix));
             assert!(gathered, "{context}: {kernel}");

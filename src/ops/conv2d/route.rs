@@ -16,13 +16,8 @@ use crate::ops::projection::{projection_kernel, ProjectionGeometry};
 /// channels the kernel of its grouped convolution (`channel_split.rs`); [`conv2d_route`] names
 /// the copy as well.
 pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
-    let chunks = channel_split::chunks(gpu, geometry);
-    if chunks > 1 {
-        conv2d_kernel(gpu, &channel_split::grouped(geometry, chunks))
-    } else if subsample::applies(gpu, geometry) {
-        conv2d_kernel(gpu, &subsample::dense(geometry))
-    } else if unfold::applies(gpu, geometry) {
-        conv2d_kernel(gpu, &unfold::dense(geometry))
+    if let Some((_, inner)) = feeding_copy(gpu, geometry) {
+        conv2d_kernel(gpu, &inner)
     } else if let Some(window) = window::kernel(gpu, geometry) {
         window.kernel.entry_point
     } else if geometry.is_projection() {
@@ -37,20 +32,28 @@ pub fn conv2d_kernel(gpu: &Gpu, geometry: &Conv2dGeometry) -> &'static str {
 /// im2col, `gather + ` for a strided 1x1 convolution's input, `split in N + ` for a channel
 /// split).
 pub fn conv2d_route(gpu: &Gpu, geometry: &Conv2dGeometry) -> String {
+    match feeding_copy(gpu, geometry) {
+        Some((copy, inner)) => format!("{copy} + {}", conv2d_route(gpu, &inner)),
+        None => conv2d_kernel(gpu, geometry).to_string(),
+    }
+}
+
+/// The copy [`conv2d`](super::conv2d) makes first, in the order it checks them, and the
+/// convolution that then runs on the copy; `None` when a kernel takes the input as it is.
+fn feeding_copy(gpu: &Gpu, geometry: &Conv2dGeometry) -> Option<(String, Conv2dGeometry)> {
     let chunks = channel_split::chunks(gpu, geometry);
-    let (step, inner) = if chunks > 1 {
-        (
+    if chunks > 1 {
+        Some((
             format!("split in {chunks}"),
             channel_split::grouped(geometry, chunks),
-        )
+        ))
     } else if subsample::applies(gpu, geometry) {
-        ("gather".to_string(), subsample::dense(geometry))
+        Some(("gather".to_string(), subsample::dense(geometry)))
     } else if unfold::applies(gpu, geometry) {
-        ("unfold".to_string(), unfold::dense(geometry))
+        Some(("unfold".to_string(), unfold::dense(geometry)))
     } else {
-        return conv2d_kernel(gpu, geometry).to_string();
-    };
-    format!("{step} + {}", conv2d_route(gpu, &inner))
+        None
+    }
 }
 
 /// How many chunks [`conv2d`](super::conv2d) cuts this convolution's input channels into on
