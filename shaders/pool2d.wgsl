@@ -7,7 +7,7 @@
 // they touch is swept once, every value feeding the windows it belongs to (on the software
 // adapters an invocation costs more than its loads, so fewer, fuller invocations win). Two common
 // shapes (k3 s2 p1 max, k2 s2 avg along rows whose length is a multiple of 8) have vec4
-// variants with 8 outputs x 4 rows per invocation and fixed swizzles ("Vector variants"). Adaptive
+// variants with 8 outputs x 8 rows per invocation and fixed swizzles ("Vector variants"). Adaptive
 // and global pools are in adaptive_pool2d.wgsl.
 // NaN: a NaN in the window makes the result NaN (PyTorch); the test is on the bits, so no
 // fast-math assumption can drop it.
@@ -238,32 +238,23 @@ fn average_divisor(tile: RowTile) -> vec4<u32> {
 // Vector variants for two common shapes (input rows a multiple of 8 long, output rows half
 // that, bases multiples of 4): an invocation owns 8 consecutive outputs (two 4-output tiles; a
 // row of 4k outputs ends in a single tile) of VECTOR_ROWS rows, reads input rows as whole vec4s
-// and takes the taps with fixed swizzles. Same bits as the general kernels.
+// and takes the taps with fixed swizzles. Same bits as the general kernels, and the same
+// structure as their twins in pool2d_int64.wgsl.
 @group(0) @binding(1) var<storage, read> input_vectors: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> output_vectors: array<vec4<f32>>;
 
 const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in src/ops/pool2d/mod.rs)
-const VECTOR_ROWS: u32 = 4u;  // output rows per invocation (`VECTOR_ROWS` in src/ops/pool2d/mod.rs)
+const VECTOR_ROWS: u32 = 8u;  // output rows per invocation (`VECTOR_ROWS` in src/ops/pool2d/mod.rs)
 
-// One output row's tiles first_tile and first_tile + 1 (windows from input column 8 * tile):
-// the vec4 index of that column in the plane's first row, the first output vec4, the rows.
-struct VectorTiles {
-    valid: bool,
-    first_tile: u32,
-    second: bool, // the row has a second tile here
-    first_vector: u32,
-    output_vector: u32,
-    row_start: i32,
-    rows: Span,
-}
-
-// Where one invocation works: VECTOR_ROWS output rows of one plane (those past its end are
-// skipped), which spreads llvmpipe's per-invocation set-up over more outputs.
+// Where one invocation works: VECTOR_ROWS output rows of one plane from first_row (those past
+// the plane's end are skipped), tiles first_tile and first_tile + 1.
 struct VectorBlock {
     plane_valid: bool,
     plane: u32,
     first_row: u32,
     first_tile: u32,
+    second: bool,       // the rows have a second tile here
+    first_vector: u32,  // input vec4 of tile first_tile in the plane's row 0
 }
 
 fn vector_block(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> VectorBlock {
@@ -272,27 +263,29 @@ fn vector_block(workgroup: vec3<u32>, groups_launched: vec3<u32>, lane: u32) -> 
     let row_block = index / row_groups; // over all planes
     let blocks_per_plane = (params.out_height + VECTOR_ROWS - 1u) / VECTOR_ROWS;
     let plane = row_block / blocks_per_plane;
+    let first_tile = (index - row_block * row_groups) * VECTOR_TILES;
+    let plane_vector = (params.input_base + plane * params.in_height * params.in_width) / 4u;
     return VectorBlock(plane < params.planes, plane, (row_block - plane * blocks_per_plane) * VECTOR_ROWS,
-        (index - row_block * row_groups) * VECTOR_TILES);
+        first_tile, first_tile + 1u < params.out_width / COLUMN_TILE, plane_vector + 2u * first_tile);
 }
 
-fn vector_tiles(block: VectorBlock, row_offset: u32) -> VectorTiles {
-    var tiles: VectorTiles;
+// The first vec4 of tile first_tile (or, with `tile` 1, of the next one) in input row `row`.
+fn vector_index(block: VectorBlock, row: u32, tile: u32) -> u32 {
+    return block.first_vector + row * (params.in_width / 4u) + select(0u, 2u * tile, block.second);
+}
+
+// Output row first_row + row_offset, when inside the plane: its two tiles (the second only
+// where the row has one).
+fn store_tiles(block: VectorBlock, row_offset: u32, first: vec4<f32>, second: vec4<f32>) {
     let row = block.first_row + row_offset;
-    tiles.valid = block.plane_valid && row < params.out_height;
-    tiles.first_tile = block.first_tile;
-    tiles.second = tiles.first_tile + 1u < params.out_width / COLUMN_TILE;
-    tiles.row_start = i32(row * params.stride_height) - i32(params.pad_top);
-    tiles.rows = window_span(tiles.row_start, params.kernel_height, params.dilation_height, params.in_height);
-    tiles.first_vector = (params.input_base + block.plane * params.in_height * params.in_width) / 4u + 2u * tiles.first_tile;
-    tiles.output_vector = (params.output_base + (block.plane * params.out_height + row) * params.out_width) / 4u + tiles.first_tile;
-    return tiles;
-}
-
-fn store_vector_tiles(tiles: VectorTiles, first: vec4<f32>, second: vec4<f32>) {
-    output_vectors[tiles.output_vector] = first;
-    if (tiles.second) {
-        output_vectors[tiles.output_vector + 1u] = second;
+    if (row >= params.out_height) {
+        return;
+    }
+    let output = (params.output_base + (block.plane * params.out_height + row) * params.out_width) / 4u
+        + block.first_tile;
+    output_vectors[output] = first;
+    if (block.second) {
+        output_vectors[output + 1u] = second;
     }
 }
 
@@ -301,17 +294,37 @@ fn fold_maximum4(best: vec4<f32>, taps: vec4<f32>) -> vec4<f32> {
     return select(best, taps, taps > best | nan);
 }
 
-// Taps of a kernel 3, stride 2, padding 1 tile with vec4s A, B and `left` the column before A:
+// Taps of a tile with input vec4s A, B and `left` the column before A:
 // (left A.x A.y), (A.y A.z A.w), (A.w B.x B.y), (B.y B.z B.w).
-fn fold_k3s2p1(best: vec4<f32>, left: f32, a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
-    var folded = fold_maximum4(best, vec4<f32>(left, a.y, a.w, b.y));
+fn fold_k3s2p1(left: f32, a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    var folded = fold_maximum4(vec4<f32>(negative_infinity()), vec4<f32>(left, a.y, a.w, b.y));
     folded = fold_maximum4(folded, vec4<f32>(a.x, a.z, b.x, b.z));
     return fold_maximum4(folded, vec4<f32>(a.y, a.w, b.y, b.w));
 }
 
-// Max pooling with kernel 3, stride 2, padding 1 both ways (ResNet's stem): the 4 output rows
-// read 9 input rows (windows share rows), each folded across once; folding rows first changes
-// no bit, as max keeps the first of equals and the last NaN either way.
+// Both tiles' 3-tap maxima along input row `row`; -inf for a row outside the input.
+fn row_maxima(block: VectorBlock, row: i32) -> array<vec4<f32>, 2> {
+    let inside = row >= 0 && row < i32(params.in_height);
+    let index = vector_index(block, u32(select(0, row, inside)), 0u);
+    let has_left = block.first_tile > 0u;
+    let left = select(negative_infinity(), input_vectors[index - select(0u, 1u, has_left)].w, has_left);
+    let a = input_vectors[index];
+    let b = input_vectors[index + 1u];
+    let next = vector_index(block, u32(select(0, row, inside)), 1u); // no second tile: A, B again
+    let c = input_vectors[next];
+    let d = input_vectors[next + 1u];
+    let none = vec4<f32>(negative_infinity());
+    return array<vec4<f32>, 2>(select(none, fold_k3s2p1(left, a, b), inside),
+        select(none, fold_k3s2p1(b.w, c, d), inside));
+}
+
+fn window_maxima(a: array<vec4<f32>, 2>, b: array<vec4<f32>, 2>, c: array<vec4<f32>, 2>, tile: u32) -> vec4<f32> {
+    return fold_maximum4(fold_maximum4(fold_maximum4(vec4<f32>(negative_infinity()), a[tile]), b[tile]), c[tile]);
+}
+
+// Max pooling with kernel 3, stride 2, padding 1 both ways (ResNet's stem): the VECTOR_ROWS
+// output rows read 2 * VECTOR_ROWS + 1 input rows (windows share rows), each folded across once;
+// folding rows first changes no bit, as max keeps the first of equals and the last NaN either way.
 @compute @workgroup_size(64)
 fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                           @builtin(local_invocation_index) lane: u32) {
@@ -319,80 +332,52 @@ fn max_pool2d_k3s2p1_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(
     if (!block.plane_valid) {
         return;
     }
-    let tiles = vector_tiles(block, 0u);
     let top = i32(block.first_row * 2u) - 1;
-    let r0 = row_maxima(tiles, top);
-    let r1 = row_maxima(tiles, top + 1);
-    let r2 = row_maxima(tiles, top + 2);
-    let r3 = row_maxima(tiles, top + 3);
-    let r4 = row_maxima(tiles, top + 4);
-    let r5 = row_maxima(tiles, top + 5);
-    let r6 = row_maxima(tiles, top + 6);
-    let r7 = row_maxima(tiles, top + 7);
-    let r8 = row_maxima(tiles, top + 8);
-    store_window_maxima(vector_tiles(block, 0u), r0, r1, r2);
-    store_window_maxima(vector_tiles(block, 1u), r2, r3, r4);
-    store_window_maxima(vector_tiles(block, 2u), r4, r5, r6);
-    store_window_maxima(vector_tiles(block, 3u), r6, r7, r8);
-}
-
-// Both tiles' 3-tap maxima along input row `row`; -inf for a row outside the input.
-fn row_maxima(tiles: VectorTiles, row: i32) -> array<vec4<f32>, 2> {
-    let inside = row >= 0 && row < i32(params.in_height);
-    let index = tiles.first_vector + u32(select(0, row, inside)) * params.in_width / 4u;
-    let has_left = tiles.first_tile > 0u;
-    let left = select(negative_infinity(), input_vectors[index - select(0u, 1u, has_left)].w, has_left);
-    let a = input_vectors[index];
-    let b = input_vectors[index + 1u];
-    let next = index + select(0u, 2u, tiles.second); // a missing tile reads A, B again
-    let none = vec4<f32>(negative_infinity());
-    return array<vec4<f32>, 2>(select(none, fold_k3s2p1(none, left, a, b), inside),
-        select(none, fold_k3s2p1(none, b.w, input_vectors[next], input_vectors[next + 1u]), inside));
-}
-
-fn store_window_maxima(tiles: VectorTiles, a: array<vec4<f32>, 2>, b: array<vec4<f32>, 2>, c: array<vec4<f32>, 2>) {
-    if (tiles.valid) {
-        let none = vec4<f32>(negative_infinity());
-        store_vector_tiles(tiles, fold_maximum4(fold_maximum4(fold_maximum4(none, a[0]), b[0]), c[0]),
-            fold_maximum4(fold_maximum4(fold_maximum4(none, a[1]), b[1]), c[1]));
+    var above = row_maxima(block, top);
+    for (var r = 0u; r < VECTOR_ROWS; r++) {
+        let middle = row_maxima(block, top + i32(2u * r) + 1);
+        let below = row_maxima(block, top + i32(2u * r) + 2);
+        store_tiles(block, r, window_maxima(above, middle, below, 0u), window_maxima(above, middle, below, 1u));
+        above = below;
     }
 }
 
-// Average pooling, width 2 / stride 2 / no pad: taps (A.x A.y) (A.z A.w) (B.x B.y) (B.z B.w).
+// Average pooling, width 2 / stride 2 / no pad: taps (A.x A.y) (A.z A.w) (B.x B.y) (B.z B.w),
+// summed row by row, columns ascending, as the general kernel does.
 @compute @workgroup_size(64)
 fn avg_pool2d_k2s2_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(num_workgroups) groups_launched: vec3<u32>,
                         @builtin(local_invocation_index) lane: u32) {
     let block = vector_block(workgroup, groups_launched, lane);
-    avg_k2s2_row(vector_tiles(block, 0u));
-    avg_k2s2_row(vector_tiles(block, 1u));
-    avg_k2s2_row(vector_tiles(block, 2u));
-    avg_k2s2_row(vector_tiles(block, 3u));
-}
-
-fn avg_k2s2_row(tiles: VectorTiles) {
-    if (!tiles.valid) {
+    if (!block.plane_valid) {
         return;
     }
-    var first = vec4<f32>(0.0);
-    var second = first;
-    for (var r = 0u; r < tiles.rows.count; r++) {
-        let row = tiles.first_vector + (tiles.rows.first + r) * params.in_width / 4u;
-        let a = input_vectors[row];
-        let b = input_vectors[row + 1u];
-        let next = row + select(0u, 2u, tiles.second); // a missing tile reads A, B again
-        let c = input_vectors[next];
-        let d = input_vectors[next + 1u];
-        first += vec4<f32>(a.x, a.z, b.x, b.z);
-        first += vec4<f32>(a.y, a.w, b.y, b.w);
-        second += vec4<f32>(c.x, c.z, d.x, d.z);
-        second += vec4<f32>(c.y, c.w, d.y, d.w);
+    for (var r = 0u; r < VECTOR_ROWS; r++) {
+        // The window's rows (any height, stride and padding; avg_pool2d has no dilation),
+        // cut to the input.
+        let row_start = i32((block.first_row + r) * params.stride_height) - i32(params.pad_top);
+        let row_end = row_start + i32(params.kernel_height);
+        let first_row = u32(max(row_start, 0));
+        let rows = u32(max(min(row_end, i32(params.in_height)) - i32(first_row), 0));
+        var first = vec4<f32>(0.0);
+        var second = first;
+        for (var k = 0u; k < rows; k++) {
+            let index = vector_index(block, first_row + k, 0u);
+            let a = input_vectors[index];
+            let b = input_vectors[index + 1u];
+            let next = vector_index(block, first_row + k, 1u);
+            let c = input_vectors[next];
+            let d = input_vectors[next + 1u];
+            first += vec4<f32>(a.x, a.z, b.x, b.z);
+            first += vec4<f32>(a.y, a.w, b.y, b.w);
+            second += vec4<f32>(c.x, c.z, d.x, d.z);
+            second += vec4<f32>(c.y, c.w, d.y, d.w);
+        }
+        var divisor = rows * 2u;
+        if (params.divisor_override != 0u) {
+            divisor = params.divisor_override;
+        } else if (params.count_include_pad != 0u) {
+            divisor = u32(min(row_end, i32(params.in_height + params.pad_top)) - row_start) * 2u;
+        }
+        store_tiles(block, r, first / f32(divisor), second / f32(divisor));
     }
-    var divisor = tiles.rows.count * 2u;
-    if (params.divisor_override != 0u) {
-        divisor = params.divisor_override;
-    } else if (params.count_include_pad != 0u) {
-        let row_end = min(tiles.row_start + i32(params.kernel_height), i32(params.in_height + params.pad_top));
-        divisor = u32(row_end - tiles.row_start) * 2u;
-    }
-    store_vector_tiles(tiles, first / f32(divisor), second / f32(divisor));
 }

@@ -6,9 +6,9 @@
 // Layout: input [N, C, H, W] from input_base, output [N, C, H_out, W_out] from output_base, both
 // row-major float32; input_base a multiple of 8 floats, output_base of 4.
 // Thread mapping: an invocation owns 8 consecutive outputs (two 4-output tiles; a row of 4k
-// outputs ends in a single tile) in each of VECTOR_ROWS (8, twice the vec4 kernels' 4: the
-// per-invocation set-up then weighs half as much; stem max pool 0.74 -> 0.69 ms) output rows
-// of one plane. Tile t of a row reads input floats 8t..8t+7 of each input row its windows
+// outputs ends in a single tile) in each of VECTOR_ROWS (8: the per-invocation set-up then
+// weighs half as much as with 4; stem max pool 0.74 -> 0.69 ms) output rows of one plane, as
+// the vec4 kernels do. Tile t of a row reads input floats 8t..8t+7 of each input row its windows
 // cover, one vec4<u64>, and writes its 4 outputs as two u64s (stores go component by
 // component on llvmpipe too).
 
@@ -37,7 +37,7 @@ struct Pool2dParams {
 const WORKGROUP_SIZE: u32 = 64u;
 const COLUMN_TILE: u32 = 4u;
 const VECTOR_TILES: u32 = 2u; // 4-output tiles per invocation (`VECTOR_TILES` in src/ops/pool2d/mod.rs)
-const VECTOR_ROWS: u32 = 8u;  // output rows per invocation (`INT64_VECTOR_ROWS` in src/ops/pool2d/mod.rs)
+const VECTOR_ROWS: u32 = 8u;  // output rows per invocation (`VECTOR_ROWS` in src/ops/pool2d/mod.rs)
 
 var<immediate> params: Pool2dParams;
 @group(0) @binding(1) var<storage, read> input_octets: array<vec4<u64>>;    // [N, C, H, W], 8 floats each

@@ -145,10 +145,9 @@ const COLUMN_TILE: usize = 4;
 
 /// 4-output tiles per invocation of the vec4 entry points (`VECTOR_TILES` in pool2d.wgsl).
 const VECTOR_TILES: usize = 2;
-/// Output rows per invocation of the vec4 entry points (`VECTOR_ROWS` in pool2d.wgsl).
-const VECTOR_ROWS: usize = 4;
-/// Output rows per invocation of their twins in pool2d_int64.wgsl (`VECTOR_ROWS` there).
-const INT64_VECTOR_ROWS: usize = 8;
+/// Output rows per invocation of the vec4 entry points and of their twins in pool2d_int64.wgsl
+/// (`VECTOR_ROWS` in both).
+const VECTOR_ROWS: usize = 8;
 
 /// The vec4 max pool shares input rows between its windows: it needs kernel 3, stride 2,
 /// padding 1 and no dilation down the columns as well.
@@ -181,13 +180,9 @@ fn windowed_kernel(
         Some([vec4, _]) => Kernel::new(Shader::Pool2d, vec4),
         None => Kernel::new(Shader::Pool2d, general),
     };
-    let vector_rows = match kernel.shader {
-        Shader::Pool2dInt64 => INT64_VECTOR_ROWS,
-        _ => VECTOR_ROWS,
-    };
     let per_plane = match vector {
         Some(_) => {
-            g.out_height.div_ceil(vector_rows) * g.out_width.div_ceil(COLUMN_TILE * VECTOR_TILES)
+            g.out_height.div_ceil(VECTOR_ROWS) * g.out_width.div_ceil(COLUMN_TILE * VECTOR_TILES)
         }
         None => g.out_height * g.out_width.div_ceil(COLUMN_TILE),
     };
