@@ -355,16 +355,14 @@ fn avg_pool2d_k2s2_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
         // The window's rows (any height, stride and padding; avg_pool2d has no dilation),
         // cut to the input.
         let row_start = i32((block.first_row + r) * params.stride_height) - i32(params.pad_top);
-        let row_end = row_start + i32(params.kernel_height);
-        let first_row = u32(max(row_start, 0));
-        let rows = u32(max(min(row_end, i32(params.in_height)) - i32(first_row), 0));
+        let rows = window_span(row_start, params.kernel_height, 1u, params.in_height);
         var first = vec4<f32>(0.0);
         var second = first;
-        for (var k = 0u; k < rows; k++) {
-            let index = vector_index(block, first_row + k, 0u);
+        for (var k = 0u; k < rows.count; k++) {
+            let index = vector_index(block, rows.first + k, 0u);
             let a = input_vectors[index];
             let b = input_vectors[index + 1u];
-            let next = vector_index(block, first_row + k, 1u);
+            let next = vector_index(block, rows.first + k, 1u);
             let c = input_vectors[next];
             let d = input_vectors[next + 1u];
             first += vec4<f32>(a.x, a.z, b.x, b.z);
@@ -372,11 +370,12 @@ fn avg_pool2d_k2s2_vec4(@builtin(workgroup_id) workgroup: vec3<u32>, @builtin(nu
             second += vec4<f32>(c.x, c.z, d.x, d.z);
             second += vec4<f32>(c.y, c.w, d.y, d.w);
         }
-        var divisor = rows * 2u;
+        var divisor = rows.count * 2u;
         if (params.divisor_override != 0u) {
             divisor = params.divisor_override;
         } else if (params.count_include_pad != 0u) {
-            divisor = u32(min(row_end, i32(params.in_height + params.pad_top)) - row_start) * 2u;
+            let row_end = min(row_start + i32(params.kernel_height), i32(params.in_height + params.pad_top));
+            divisor = u32(row_end - row_start) * 2u;
         }
         store_tiles(block, r, first / f32(divisor), second / f32(divisor));
     }
