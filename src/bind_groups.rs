@@ -15,12 +15,21 @@ use std::sync::Mutex;
 /// Entries kept before the cache starts over.
 const CAPACITY: usize = 1024;
 
-/// A bind group's identity: the kernel (its pipeline's layout), the texture at binding 0 if
-/// any, and each storage range, in binding order.
+/// What a kernel binds at binding 0, if anything: the wide kernels' weight texture, or a GLSL
+/// kernel's parameters.
+#[derive(Clone, Copy)]
+pub(crate) enum BindingZero<'a> {
+    Texture(&'a wgpu::TextureView),
+    Uniform(&'a wgpu::Buffer),
+}
+
+/// A bind group's identity: the kernel (its pipeline's layout), the texture or uniform buffer at
+/// binding 0 if any, and each storage range, in binding order.
 #[derive(PartialEq, Eq, Hash)]
 struct Key {
     kernel: Kernel,
     texture: Option<wgpu::TextureView>,
+    uniform: Option<wgpu::Buffer>,
     views: Vec<(wgpu::Buffer, u64, u64)>,
 }
 
@@ -30,19 +39,25 @@ pub(crate) struct BindGroupCache {
 }
 
 impl BindGroupCache {
-    /// The bind group of `texture` (binding 0) and `storage` (bindings 1.., in order) for
-    /// `kernel`'s pipeline.
+    /// The bind group of `binding_zero` and `storage` (bindings 1.., in order) for `kernel`'s
+    /// pipeline.
     pub(crate) fn get(
         &self,
         device: &wgpu::Device,
         kernel: Kernel,
         pipeline: &wgpu::ComputePipeline,
-        texture: Option<&wgpu::TextureView>,
+        binding_zero: Option<BindingZero>,
         storage: &[View],
     ) -> wgpu::BindGroup {
+        let (texture, uniform) = match binding_zero {
+            Some(BindingZero::Texture(view)) => (Some(view), None),
+            Some(BindingZero::Uniform(buffer)) => (None, Some(buffer)),
+            None => (None, None),
+        };
         let key = Key {
             kernel,
             texture: texture.cloned(),
+            uniform: uniform.cloned(),
             views: storage
                 .iter()
                 .map(|view| (view.buffer.clone(), view.offset, view.size))
@@ -55,11 +70,14 @@ impl BindGroupCache {
         if groups.len() >= CAPACITY {
             groups.clear();
         }
-        let texture_entry = texture.map(|view| wgpu::BindGroupEntry {
+        let zero_entry = binding_zero.map(|resource| wgpu::BindGroupEntry {
             binding: 0,
-            resource: wgpu::BindingResource::TextureView(view),
+            resource: match resource {
+                BindingZero::Texture(view) => wgpu::BindingResource::TextureView(view),
+                BindingZero::Uniform(buffer) => buffer.as_entire_binding(),
+            },
         });
-        let entries: Vec<wgpu::BindGroupEntry> = texture_entry
+        let entries: Vec<wgpu::BindGroupEntry> = zero_entry
             .into_iter()
             .chain(
                 (1..)

@@ -6,9 +6,11 @@
 //! the linear index as `workgroup_id.x + workgroup_id.y * num_workgroups.x` (and ignores the
 //! few padding workgroups past the end).
 
+use crate::bind_groups::BindingZero;
 use crate::error::{Error, Result};
+use crate::glsl::{glsl_layout, glsl_module};
 use crate::gpu::Gpu;
-use crate::kernels::Kernel;
+use crate::kernels::{Kernel, Language};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
@@ -48,21 +50,29 @@ impl Gpu {
         let device = &self.inner.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut modules = self.inner.modules.lock().unwrap();
-        let module = modules.entry(kernel.shader).or_insert_with(|| {
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.shader.file_name()),
-                source: wgpu::ShaderSource::Wgsl(kernel.shader.source().into()),
-            })
-        });
+        let module =
+            modules
+                .entry(kernel.shader)
+                .or_insert_with(|| match kernel.shader.language() {
+                    Language::Wgsl => device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(kernel.shader.file_name()),
+                        source: wgpu::ShaderSource::Wgsl(kernel.shader.source().into()),
+                    }),
+                    Language::Glsl => glsl_module(device, kernel),
+                });
         let tiles = [("TILES_PER_WORKGROUP", f64::from(kernel.tiles_per_workgroup))];
         let constants: &[(&str, f64)] = if kernel.tiles_per_workgroup == 0 {
             &[]
         } else {
             &tiles
         };
+        let layout = match kernel.shader.language() {
+            Language::Wgsl => None,
+            Language::Glsl => Some(glsl_layout(device, kernel.shader)),
+        };
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry_point),
-            layout: None,
+            layout: layout.as_ref(),
             module,
             entry_point: Some(kernel.entry_point),
             compilation_options: wgpu::PipelineCompilationOptions {
@@ -134,8 +144,9 @@ impl Gpu {
     }
 
     /// Records one dispatch of `kernel` over `workgroups` workgroups (a 1-D logical grid).
-    /// `params` travel as immediates (the shader's `var<immediate>`: no buffer per dispatch);
-    /// bindings 1.. are `storage`, in order.
+    /// `params` travel as immediates (the shader's `var<immediate>`: no buffer per dispatch), or
+    /// for a GLSL kernel in a uniform buffer at binding 0 ([`Gpu::params_buffer`]); bindings 1..
+    /// are `storage`, in order.
     pub(crate) fn dispatch<P: bytemuck::Pod>(
         &self,
         kernel: Kernel,
@@ -160,10 +171,17 @@ impl Gpu {
         }
         let pipeline = self.pipeline(kernel)?;
         let device = &self.inner.device;
-        let bind_group = self
-            .inner
-            .bind_groups
-            .get(device, kernel, &pipeline, texture, storage);
+        let glsl = kernel.shader.language() == Language::Glsl;
+        let uniform = glsl.then(|| self.params_buffer(bytemuck::bytes_of(params)));
+        let binding_zero = match (&uniform, texture) {
+            (Some(buffer), _) => Some(BindingZero::Uniform(buffer)),
+            (None, Some(view)) => Some(BindingZero::Texture(view)),
+            (None, None) => None,
+        };
+        let bind_group =
+            self.inner
+                .bind_groups
+                .get(device, kernel, &pipeline, binding_zero, storage);
         let max = self.inner.grid_width;
         let (x, y) = if workgroups <= max {
             (workgroups, 1)
@@ -183,7 +201,9 @@ impl Gpu {
         });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
-        pass.set_immediates(0, bytemuck::bytes_of(params));
+        if !glsl {
+            pass.set_immediates(0, bytemuck::bytes_of(params));
+        }
         pass.dispatch_workgroups(x, y, 1);
         Ok(())
     }

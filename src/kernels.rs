@@ -1,5 +1,6 @@
-//! The registry of WGSL sources: one file per op family, loaded with `include_str!`, and the
-//! typed pipeline-cache key `(Shader, entry point)`.
+//! The registry of shader sources, loaded with `include_str!`: one WGSL file per op family, and
+//! the GLSL ports that GL llvmpipe runs in place of WGSL kernels it cannot express (one file per
+//! entry point: GLSL has one); and the typed pipeline-cache key `(Shader, entry point)`.
 
 /// One WGSL source file in `shaders/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,6 +20,33 @@ pub(crate) enum Shader {
     AdaptivePool2d,
     Activation,
     BatchNorm,
+    /// GLSL for GL, through wgpu's passthrough shaders: pool2d_int64.wgsl's entry point of the
+    /// same name (`shaders/glsl/`).
+    MaxPool2dK3s2p1Int64Glsl,
+    /// As above, for `avg_pool2d_k2s2_int64`.
+    AvgPool2dK2s2Int64Glsl,
+    /// As above, for conv2d_window_int64.wgsl's `conv2d_window1_narrow_int64` (subgroup
+    /// broadcasts from GL_ARB_shader_ballot).
+    Conv2dWindow1NarrowInt64Glsl,
+}
+
+/// How a GLSL kernel binds a storage buffer from binding 1 (binding 0 holds its parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GlslBinding {
+    Read,
+    ReadWrite,
+}
+
+/// What a shader file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    /// WGSL: parameters as immediates, storage from binding 1.
+    Wgsl,
+    /// GLSL 4.50 with 64-bit integers (GL_ARB_gpu_shader_int64), for GL llvmpipe: naga writes
+    /// no 64-bit integers to GLSL. wgpu passes no immediates to a passthrough shader, so its
+    /// parameters come in a uniform block at binding 0; its storage bindings are its WGSL
+    /// twin's, from 1, as [`Shader::glsl_bindings`] lists them.
+    Glsl,
 }
 
 impl Shader {
@@ -39,6 +67,37 @@ impl Shader {
             Shader::AdaptivePool2d => include_str!("../shaders/adaptive_pool2d.wgsl"),
             Shader::Activation => include_str!("../shaders/activation.wgsl"),
             Shader::BatchNorm => include_str!("../shaders/batch_norm.wgsl"),
+            Shader::MaxPool2dK3s2p1Int64Glsl => {
+                include_str!("../shaders/glsl/max_pool2d_k3s2p1_int64.glsl")
+            }
+            Shader::AvgPool2dK2s2Int64Glsl => {
+                include_str!("../shaders/glsl/avg_pool2d_k2s2_int64.glsl")
+            }
+            Shader::Conv2dWindow1NarrowInt64Glsl => {
+                include_str!("../shaders/glsl/conv2d_window1_narrow_int64.glsl")
+            }
+        }
+    }
+
+    pub(crate) fn language(self) -> Language {
+        match self {
+            Shader::MaxPool2dK3s2p1Int64Glsl
+            | Shader::AvgPool2dK2s2Int64Glsl
+            | Shader::Conv2dWindow1NarrowInt64Glsl => Language::Glsl,
+            _ => Language::Wgsl,
+        }
+    }
+
+    /// A GLSL shader's buffers from binding 1, in order, and its workgroup size (a WGSL
+    /// kernel's bind group layout comes from its source instead).
+    pub(crate) fn glsl_bindings(self) -> (&'static [GlslBinding], u32) {
+        use GlslBinding::*;
+        match self {
+            Shader::MaxPool2dK3s2p1Int64Glsl | Shader::AvgPool2dK2s2Int64Glsl => {
+                (&[Read, ReadWrite], 64)
+            }
+            Shader::Conv2dWindow1NarrowInt64Glsl => (&[Read, Read, Read, ReadWrite], 8),
+            _ => (&[], 0),
         }
     }
 
@@ -59,6 +118,9 @@ impl Shader {
             Shader::AdaptivePool2d => "adaptive_pool2d.wgsl",
             Shader::Activation => "activation.wgsl",
             Shader::BatchNorm => "batch_norm.wgsl",
+            Shader::MaxPool2dK3s2p1Int64Glsl => "glsl/max_pool2d_k3s2p1_int64.glsl",
+            Shader::AvgPool2dK2s2Int64Glsl => "glsl/avg_pool2d_k2s2_int64.glsl",
+            Shader::Conv2dWindow1NarrowInt64Glsl => "glsl/conv2d_window1_narrow_int64.glsl",
         }
     }
 }

@@ -16,6 +16,7 @@ mod bind_groups;
 mod dispatch;
 mod driver_lock;
 mod error;
+mod glsl;
 mod gpu;
 mod host;
 mod kernels;

@@ -13,7 +13,7 @@ mod common;
 
 use common::{assert_conv_matches, gpu_large_workgroups, gpu_unsplit, random};
 use wgcnn::random::Rng;
-use wgcnn::{conv2d_kernel, conv2d_route, Activation, Conv2dGeometry, Conv2dOptions, Padding};
+use wgcnn::{conv2d_kernel, conv2d_route, Activation, Conv2dGeometry, Conv2dOptions, Gpu, Padding};
 
 #[derive(Debug)]
 struct Case {
@@ -63,11 +63,17 @@ impl Case {
     }
 }
 
-/// The wide kernel a window-kernel shape takes on adapters without subgroups (1x1: see
-/// `common::wide1_kernel`).
-fn wide_kernel(case: &Case) -> &'static str {
+/// The kernel a window-kernel shape takes on adapters without subgroups (1x1: see
+/// `common::no_subgroups_1x1_kernel`).
+fn wide_kernel(gpu: &Gpu, case: &Case) -> &'static str {
     match (case.kernel, case.stride) {
-        (1, _) => common::wide1_kernel(case.in_channels, case.out_channels / case.groups),
+        (1, _) => common::no_subgroups_1x1_kernel(
+            gpu,
+            case.in_channels,
+            case.groups,
+            case.out_channels / case.groups,
+            case.height * case.width,
+        ),
         (3, 1) => "conv2d_wide3",
         (3, _) => "conv2d_wide3_stride2",
         (5, _) => "conv2d_wide5",
@@ -285,7 +291,7 @@ fn wide_kernels_match_reference() {
         let expected = if takes_window(&gpu, &case) {
             "conv2d_window"
         } else {
-            wide_kernel(&case)
+            wide_kernel(&gpu, &case)
         };
         assert_kernel(&gpu, entry_point, expected, index);
     }
@@ -325,9 +331,9 @@ fn padded_rows_match_reference() {
         let expected = match (gpu.has_subgroups(), case.kernel) {
             (true, 1) => "conv2d_window1",
             (true, _) if software && takes_window(&gpu, &case) => window_kernel(&case),
-            (true, _) if software => wide_kernel(&case),
+            (true, _) if software => wide_kernel(&gpu, &case),
             (true, _) => "conv2d_subgroup",
-            (false, _) => wide_kernel(&case),
+            (false, _) => wide_kernel(&gpu, &case),
         };
         assert_kernel(&gpu, entry_point, expected, index);
     }
@@ -389,7 +395,16 @@ fn strided_1x1_matches_reference() {
             assert!(gathered, "{context}: {kernel}");
             continue;
         }
+        // Gathered planes of whole octets take the GLSL int64 port on GL.
+        let plane = input_shape[2].div_ceil(stride[0]) * input_shape[3].div_ceil(stride[1]);
         let expected = match (gpu.has_subgroups(), groups) {
+            (false, _) if expected.starts_with("conv2d_wide1") => common::no_subgroups_1x1_kernel(
+                &gpu,
+                input_shape[1],
+                groups,
+                out_channels / groups,
+                plane,
+            ),
             (false, _) => expected,
             (true, 1) => "conv2d_subgroup",
             (true, _) => "conv2d",

@@ -4,8 +4,9 @@
 //! `conv2d_window1_narrow_int64` on planes (H * W) of whole octets, `_quads` on other planes of
 //! whole vec4s. Every case runs on the default Gpu, in GPUs' 64-tile workgroups, on a grid that
 //! wraps into 2-D, and with the `_int64` kernels off (`GpuOptions::int64_loads`), each against
-//! the CPU reference with NaN-poisoned outputs; the tests assert which kernel each Gpu takes, so
-//! on an adapter without subgroups (GL) they check the wide kernels on the same shapes.
+//! the CPU reference with NaN-poisoned outputs; the tests assert which kernel each Gpu takes. GL
+//! llvmpipe runs `conv2d_window1_narrow_int64` as its GLSL port (shaders/glsl/) in 8-tile
+//! workgroups, and the wide kernels for the other shapes and Gpus.
 
 mod common;
 
@@ -70,7 +71,9 @@ fn expected_kernel(
         (true, false, _, _) if out_per_group <= 16 => "conv2d_window1_narrow",
         (true, false, _, _) => "conv2d_window1",
         (false, _, _, false) if plane < 64 => "projection",
-        (false, _, _, _) => common::wide1_kernel(input[1], out_per_group),
+        (false, _, _, _) => {
+            common::no_subgroups_1x1_kernel(gpu, input[1], groups, out_per_group, plane)
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! subgroup operations (`subgroupBroadcast`) are validated with subgroup capabilities on too (the
 //! SUBGROUP feature enables them; naga takes no `enable subgroups;` yet), the `_int64` ones with
 //! 64-bit integers (the SHADER_INT64 feature), and no other shader with any other capability.
+//! The GLSL ports in `shaders/glsl/` (naga reads no 64-bit GLSL) are checked with glslang's
+//! validator, each against the WGSL entry point it ports.
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
@@ -48,5 +50,58 @@ fn every_shader_parses_and_validates() {
             && checked.contains(&"pool2d_int64.wgsl".to_string())
             && checked.contains(&"conv2d_wide.wgsl".to_string())
             && checked.contains(&"conv2d_pack.wgsl".to_string())
+    );
+}
+
+#[test]
+fn every_glsl_port_validates_with_glslang_and_names_a_wgsl_twin() {
+    let shaders = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let wgsl: String = std::fs::read_dir(&shaders)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wgsl"))
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect();
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(shaders.join("glsl")).unwrap() {
+        let path = entry.unwrap().path();
+        let output = std::process::Command::new("glslangValidator")
+            .arg("-S")
+            .arg("comp")
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "running glslangValidator: {e}. Install it with `bash \
+                     scripts/install-adapters.sh` (Debian's glslang-tools)"
+                )
+            });
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        // A port keeps its WGSL kernel's name, with `_int64` if only the port loads u64s.
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let ported = [stem.as_str(), stem.trim_end_matches("_int64")];
+        assert!(
+            ported
+                .iter()
+                .any(|name| wgsl.contains(&format!("fn {name}("))),
+            "{}: no WGSL entry point `{stem}` for it to port",
+            path.display()
+        );
+        checked.push(stem);
+    }
+    checked.sort();
+    println!("validated: {checked:?}");
+    assert_eq!(
+        checked,
+        [
+            "avg_pool2d_k2s2_int64",
+            "conv2d_window1_narrow_int64",
+            "max_pool2d_k3s2p1_int64"
+        ]
     );
 }

@@ -30,6 +30,11 @@ pub(crate) struct GpuInner {
     /// A software adapter (lavapipe, llvmpipe): kernels that tune their grid for it ask this.
     pub cpu_adapter: bool,
     pub int64_loads: bool,
+    /// The `_int64` kernels run as their GLSL ports (`shaders/glsl/`): GL, with
+    /// PASSTHROUGH_SHADERS.
+    pub glsl_kernels: bool,
+    /// ... and the GLSL 1x1 kernel, which needs subgroups of at least 8 lanes, with them.
+    pub glsl_subgroups: bool,
     pub channel_split_outputs: usize,
     pub large_workgroups: bool,
     pub keep_packed_weights: bool,
@@ -42,6 +47,8 @@ pub(crate) struct GpuInner {
     pub submissions: AtomicU64,
     pub modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     pub pipelines: Mutex<HashMap<Kernel, Arc<wgpu::ComputePipeline>>>,
+    /// The GLSL kernels' parameter buffers, by contents (`Gpu::params_buffer`).
+    pub params_buffers: Mutex<HashMap<Vec<u8>, wgpu::Buffer>>,
     pub recording: Mutex<Option<crate::dispatch::Recording>>,
     pub bind_groups: crate::bind_groups::BindGroupCache,
     /// Buffers of dropped op outputs, by size in bytes, for reuse by later outputs.
@@ -131,10 +138,21 @@ impl Gpu {
             && raw_info.subgroup_min_size >= 8;
         // The `_int64` kernels read floats in pairs, as u64s: llvmpipe loads storage values
         // component by component, so that halves their loads' cost there; on a real GPU it buys
-        // nothing.
+        // nothing. naga writes no 64-bit integers to GLSL, so on GL they run as GLSL ports,
+        // which need passthrough shaders and GL_ARB_gpu_shader_int64 (llvmpipe has it).
         let cpu_adapter = raw_info.device_type == wgpu::DeviceType::Cpu;
-        let int64_loads = options.int64_loads.unwrap_or(cpu_adapter)
-            && adapter.features().contains(wgpu::Features::SHADER_INT64);
+        let wants_int64 = options.int64_loads.unwrap_or(cpu_adapter);
+        let glsl_kernels = wants_int64
+            && raw_info.backend == wgpu::Backend::Gl
+            && adapter
+                .features()
+                .contains(wgpu::Features::PASSTHROUGH_SHADERS);
+        let int64_loads = wants_int64
+            && (glsl_kernels || adapter.features().contains(wgpu::Features::SHADER_INT64));
+        // The GLSL 1x1 kernel broadcasts across subgroups of 8. wgpu reports no subgroup size on
+        // GL; llvmpipe's subgroup is one SIMD register of 32-bit lanes, and it names the
+        // register's width: "llvmpipe (LLVM 15.0.6, 256 bits)".
+        let glsl_subgroups = glsl_kernels && simd_lanes(&raw_info.name) >= 8;
         // Every kernel takes its parameters as immediates (push constants; GL emulates them).
         if !adapter.features().contains(wgpu::Features::IMMEDIATES)
             || adapter.limits().max_immediate_size < MIN_IMMEDIATE_BYTES
@@ -152,7 +170,9 @@ impl Gpu {
         if subgroups {
             required_features |= wgpu::Features::SUBGROUP;
         }
-        if int64_loads {
+        if glsl_kernels {
+            required_features |= wgpu::Features::PASSTHROUGH_SHADERS;
+        } else if int64_loads {
             required_features |= wgpu::Features::SHADER_INT64;
         }
         let limits = adapter.limits();
@@ -192,6 +212,8 @@ impl Gpu {
                 subgroups,
                 cpu_adapter,
                 int64_loads,
+                glsl_kernels,
+                glsl_subgroups,
                 channel_split_outputs: options.channel_split_outputs.unwrap_or(if cpu_adapter {
                     0
                 } else {
@@ -212,6 +234,7 @@ impl Gpu {
                 submissions: AtomicU64::new(0),
                 modules: Mutex::new(HashMap::new()),
                 pipelines: Mutex::new(HashMap::new()),
+                params_buffers: Mutex::new(HashMap::new()),
                 recording: Mutex::new(None),
                 bind_groups: Default::default(),
                 free_buffers: Mutex::new(HashMap::new()),
@@ -236,10 +259,22 @@ impl Gpu {
     }
 
     /// Whether the `_int64` kernels run here: by default a CPU adapter with 64-bit integers in
-    /// shaders (lavapipe has them; GL llvmpipe does not), where loading floats in pairs as u64s is
-    /// faster (`GpuOptions::int64_loads`).
+    /// shaders, where loading floats in pairs as u64s is faster (`GpuOptions::int64_loads`):
+    /// lavapipe (WGSL with SHADER_INT64) and GL llvmpipe (the GLSL ports of the pool kernels,
+    /// `shaders/glsl/`; the int64 convolution kernels also need subgroups, which GL lacks).
     pub fn has_int64_loads(&self) -> bool {
         self.inner.int64_loads
+    }
+
+    /// Whether the `_int64` pool kernels run as their GLSL ports (GL).
+    pub(crate) fn glsl_kernels(&self) -> bool {
+        self.inner.glsl_kernels
+    }
+
+    /// Whether the 1x1 `_int64` kernel runs as its GLSL port too (GL llvmpipe with subgroups of
+    /// at least 8 lanes).
+    pub(crate) fn glsl_subgroups(&self) -> bool {
+        self.inner.glsl_subgroups
     }
 
     /// How many outputs a convolution split over its input channels may reach (see
@@ -250,7 +285,7 @@ impl Gpu {
 
     /// Whether the subgroup convolution kernels use 64-tile workgroups (see
     /// [`GpuOptions::large_workgroups`]).
-    pub(crate) fn large_workgroups(&self) -> bool {
+    pub fn large_workgroups(&self) -> bool {
         self.inner.large_workgroups
     }
 
@@ -319,5 +354,28 @@ impl std::fmt::Debug for Gpu {
         f.debug_struct("Gpu")
             .field("adapter", &self.inner.info)
             .finish()
+    }
+}
+
+/// 32-bit lanes in the SIMD register llvmpipe names in its adapter name ("..., 256 bits)": 8);
+/// 0 for any other name.
+fn simd_lanes(adapter_name: &str) -> u32 {
+    adapter_name
+        .strip_suffix(" bits)")
+        .and_then(|rest| rest.rsplit(' ').next())
+        .and_then(|bits| bits.parse::<u32>().ok())
+        .map_or(0, |bits| bits / 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simd_lanes;
+
+    #[test]
+    fn simd_lanes_reads_llvmpipes_register_width() {
+        assert_eq!(simd_lanes("llvmpipe (LLVM 15.0.6, 256 bits)"), 8);
+        assert_eq!(simd_lanes("llvmpipe (LLVM 19.1.7, 128 bits)"), 4);
+        assert_eq!(simd_lanes("NVIDIA H200"), 0);
+        assert_eq!(simd_lanes("llvmpipe (LLVM 15.0.6, many bits)"), 0);
     }
 }

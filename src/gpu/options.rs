@@ -45,7 +45,10 @@ pub struct GpuOptions {
     pub large_workgroups: Option<bool>,
     /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl) run where the
     /// adapter has 64-bit integers: they read floats in pairs, which halves the cost of a load
-    /// on a CPU adapter. `None`: on software adapters only. Tests turn it off to run the kernels
+    /// on a CPU adapter. On GL, whose GLSL naga writes without 64-bit integers, the pools and the
+    /// 1x1 kernel run as their GLSL ports (`shaders/glsl/`, through wgpu's passthrough shaders;
+    /// they need GL_ARB_gpu_shader_int64 and GL_ARB_shader_ballot with subgroups of 8, as
+    /// llvmpipe has). `None`: on software adapters only. Tests turn it off to run the kernels
     /// they replace there.
     pub int64_loads: Option<bool>,
     /// Whether a weight tensor keeps conv2d's repacked copy of itself for its next convolution

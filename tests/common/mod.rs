@@ -115,6 +115,29 @@ pub fn wide1_kernel(in_channels: usize, out_per_group: usize) -> &'static str {
     }
 }
 
+/// The kernel a stride-1 1x1 convolution without padding takes on an adapter without subgroups:
+/// on GL llvmpipe with the int64 kernels (`Gpu::has_int64_loads`), 8-tile workgroups and
+/// subgroups of at least 8 lanes (its name says "256 bits)" or wider), the GLSL port of
+/// `conv2d_window1_narrow_int64` where the input channels a group and the plane (`plane`
+/// pixels) are multiples of 8; else the wide kernel of `wide1_kernel`.
+pub fn no_subgroups_1x1_kernel(
+    gpu: &Gpu,
+    in_channels: usize,
+    groups: usize,
+    out_per_group: usize,
+    plane: usize,
+) -> &'static str {
+    let octets = (in_channels / groups).is_multiple_of(8) && plane.is_multiple_of(8);
+    let wide_simd = ["256 bits)", "512 bits)"]
+        .iter()
+        .any(|width| gpu.adapter_info().name.ends_with(width));
+    if gpu.has_int64_loads() && !gpu.large_workgroups() && wide_simd && octets {
+        "conv2d_window1_narrow_int64"
+    } else {
+        wide1_kernel(in_channels, out_per_group)
+    }
+}
+
 /// Runs conv2d on `gpu` and asserts it equals the CPU reference within the conv tolerance
 /// (`|gpu - reference| <= 2e-5 + 1e-5 |reference|`; outputs are O(1)). Returns the reference.
 pub fn assert_conv_matches(

@@ -223,16 +223,29 @@ fn pools_run_past_65535_workgroups() {
 fn vec4_fast_paths_match_reference() {
     // Rows whose width is a multiple of 8 take the vec4 entry points for max k3 s2 p1 and avg
     // k2 s2 p0 along the row: random, all-negative and NaN-holding inputs, ceil_mode and the
-    // divisor options. Their twins in pool2d_int64.wgsl run on lavapipe, the float ones on GL.
+    // divisor options. On CPU adapters their twins that load u64s run by default: from
+    // pool2d_int64.wgsl on lavapipe, as the GLSL ports in shaders/glsl/ on GL llvmpipe; with
+    // `int64_loads` off, the float ones.
     let gpu = common::gpu();
     let info = gpu.adapter_info();
     if info.device_type == "Cpu" {
-        assert_eq!(
+        assert!(
             gpu.has_int64_loads(),
-            info.backend == "Vulkan",
-            "lavapipe offers shaderInt64, GL llvmpipe no 64-bit integers: {info}"
+            "lavapipe offers shaderInt64, GL llvmpipe GLSL with 64-bit integers: {info}"
         );
     }
+    let floats = common::gpu_with(GpuOptions {
+        poison_outputs: true,
+        int64_loads: Some(false),
+        ..Default::default()
+    });
+    assert!(!floats.has_int64_loads());
+    for gpu in [gpu, floats] {
+        check_vector_pools(&gpu);
+    }
+}
+
+fn check_vector_pools(gpu: &wgcnn::Gpu) {
     // Heights from 5 to 38: an invocation takes 8 output rows, so some planes end in a part
     // block and some take two or three.
     let mut rng = Rng::new(97);
@@ -247,7 +260,7 @@ fn vec4_fast_paths_match_reference() {
                 input.iter_mut().step_by(7).for_each(|x| *x = f32::NAN);
             }
             let input = HostTensor::new(&shape, input).unwrap();
-            let x = input.upload(&gpu).unwrap();
+            let x = input.upload(gpu).unwrap();
             let max = MaxPool2dOptions {
                 stride: Some([2, 2]),
                 padding: [1, 1],
@@ -259,7 +272,8 @@ fn vec4_fast_paths_match_reference() {
             assert_eq!(
                 bits(&actual),
                 bits(expected.data()),
-                "max {shape:?} ceil {ceil_mode}"
+                "max {shape:?} ceil {ceil_mode}, int64 loads {}",
+                gpu.has_int64_loads()
             );
             // Down the columns the windows may be anything: 2 / 2 / 0, or 3 / 1 / 1 (padding).
             let columns = [([2, 2], [2, 2], [0, 0]), ([3, 2], [1, 2], [1, 0])];
@@ -284,7 +298,10 @@ fn vec4_fast_paths_match_reference() {
                     expected.data(),
                     1e-6,
                     1e-5,
-                    &format!("avg {shape:?} {avg:?}"),
+                    &format!(
+                        "avg {shape:?} {avg:?}, int64 loads {}",
+                        gpu.has_int64_loads()
+                    ),
                 );
             }
         }

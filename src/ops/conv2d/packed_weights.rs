@@ -69,7 +69,7 @@ impl Packing {
         let out_per_group = g.out_channels / g.groups;
         use Destination::*;
         let (pack, destination, tile) = match (kernel.shader, tile_channels) {
-            (Shader::Conv2dWindowInt64, _) => return None,
+            (Shader::Conv2dWindowInt64 | Shader::Conv2dWindow1NarrowInt64Glsl, _) => return None,
             _ if kernel == WIDE1_NARROW_UNIFORM => (PACK_SIXTEENS_BUFFER, Uniform, 16),
             (Shader::Conv2dWide, 4) => (PACK_QUADS, Texture, 4),
             (Shader::Conv2dWide, 16) => (PACK_SIXTEENS, Texture, 16),

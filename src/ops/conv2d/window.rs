@@ -62,6 +62,11 @@ const WINDOW: Tiling = Tiling {
     per_workgroup: 16,
     stacks_channel_tiles: false,
 };
+/// conv2d_window1_narrow_int64's GLSL port for GL (`shaders/glsl/`), 8 tiles a workgroup.
+const WINDOW1_NARROW_INT64_GLSL: Kernel = Kernel::new(
+    Shader::Conv2dWindow1NarrowInt64Glsl,
+    "conv2d_window1_narrow_int64",
+);
 /// conv2d_window1_narrow (1x1, at most 16 output channels a group): 8 columns x 16 channels,
 /// 8 tiles a workgroup on CPU adapters.
 const NARROW: Tiling = Tiling {
@@ -206,7 +211,13 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let sparse_tiles = g.kernel != [1, 1]
         && 4 * out_per_group <= 3 * out_per_group.next_multiple_of(PACKED_CHANNEL_TILE);
     let window_kernels = gpu.has_subgroups() && (gpu.large_workgroups() || !sparse_tiles);
+    // GL llvmpipe runs conv2d_window1_narrow_int64 as its GLSL port (64-bit words and subgroup
+    // broadcasts, which naga cannot write for GL), with its 8 tiles a workgroup.
+    let glsl_window = gpu.glsl_subgroups() && !gpu.large_workgroups();
     let (kernel, tiling) = match (g.kernel, g.stride, window_kernels) {
+        ([1, 1], [1, 1], _) if unpadded && octets && glsl_window => {
+            (WINDOW1_NARROW_INT64_GLSL, NARROW)
+        }
         ([1, 1], [1, 1], true) if unpadded && octets && gpu.has_int64_loads() => window_in(
             Shader::Conv2dWindowInt64,
             "conv2d_window1_narrow_int64",

@@ -2,7 +2,8 @@
 //! geometry in `geometry.rs`), the GPU wrappers over `shaders/pool2d.wgsl`
 //! (one invocation per 4 consecutive outputs of a row; 8, read as vec4s, for k3 s2 p1 max and
 //! k2 s2 avg pooling on rows of a multiple of 8, read as `vec4<u64>`s from
-//! `shaders/pool2d_int64.wgsl` where [`Gpu::has_int64_loads`]). Adaptive and global pooling live in
+//! `shaders/pool2d_int64.wgsl` where [`Gpu::has_int64_loads`], or from its GLSL ports in
+//! `shaders/glsl/` on GL, whose WGSL cannot say u64). Adaptive and global pooling live in
 //! [`super::adaptive_pool2d`] and share `record_pool`. Batches larger than one storage binding
 //! are split along N inside the op.
 
@@ -158,7 +159,8 @@ fn max_3x3s2p1_rows(g: &Pool2dGeometry) -> bool {
 /// The kernel for `g` and its grid: a vec4 one where the geometry has one (a row length that is
 /// a multiple of 8 and an output row of half of it, with kernel 3 / stride 2 / padding 1 for max
 /// or kernel 2 / stride 2 / no padding for avg along the row), else the general one. The vec4
-/// kernels have twins in pool2d_int64.wgsl for adapters that load faster that way.
+/// kernels have twins in pool2d_int64.wgsl for adapters that load faster that way, which GL
+/// runs as their GLSL ports (`shaders/glsl/`).
 fn windowed_kernel(
     gpu: &Gpu,
     g: &Pool2dGeometry,
@@ -167,17 +169,22 @@ fn windowed_kernel(
     let rows_fit =
         g.in_width.is_multiple_of(8) && g.out_width * 2 == g.in_width && g.dilation[1] == 1;
     let vector = match (general, g.kernel[1], g.stride[1], g.padding[1]) {
-        ("max_pool2d", 3, 2, 1) if rows_fit && max_3x3s2p1_rows(g) => {
-            Some(["max_pool2d_k3s2p1_vec4", "max_pool2d_k3s2p1_int64"])
-        }
-        ("avg_pool2d", 2, 2, 0) if rows_fit => {
-            Some(["avg_pool2d_k2s2_vec4", "avg_pool2d_k2s2_int64"])
-        }
+        ("max_pool2d", 3, 2, 1) if rows_fit && max_3x3s2p1_rows(g) => Some((
+            "max_pool2d_k3s2p1_vec4",
+            "max_pool2d_k3s2p1_int64",
+            Shader::MaxPool2dK3s2p1Int64Glsl,
+        )),
+        ("avg_pool2d", 2, 2, 0) if rows_fit => Some((
+            "avg_pool2d_k2s2_vec4",
+            "avg_pool2d_k2s2_int64",
+            Shader::AvgPool2dK2s2Int64Glsl,
+        )),
         _ => None,
     };
     let kernel = match vector {
-        Some([_, int64]) if gpu.has_int64_loads() => Kernel::new(Shader::Pool2dInt64, int64),
-        Some([vec4, _]) => Kernel::new(Shader::Pool2d, vec4),
+        Some((_, int64, glsl)) if gpu.glsl_kernels() => Kernel::new(glsl, int64),
+        Some((_, int64, _)) if gpu.has_int64_loads() => Kernel::new(Shader::Pool2dInt64, int64),
+        Some((vec4, ..)) => Kernel::new(Shader::Pool2d, vec4),
         None => Kernel::new(Shader::Pool2d, general),
     };
     let per_plane = match vector {
