@@ -18,6 +18,8 @@
 // a load whose address differs per lane is the expensive operation; this keeps 1 weight load
 // and at most 1 input load per lane per tap for 128 multiply-adds.
 // Subgroup builtins need the SUBGROUP feature (naga does not take `enable subgroups;` yet).
+// CPU adapters with 64-bit integers run conv2d_window64.wgsl instead: this file with its input
+// and weights read as vec2<u64>s (kept line for line the same below this header by a test).
 
 // Mirrors `Conv2dParams` in src/ops/conv2d/mod.rs field for field (as in conv2d.wgsl).
 struct Conv2dParams {

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{assert_conv_matches, gpu_large_workgroups, gpu_unsplit, random};
+use common::{assert_conv_matches, gpu_unsplit, gpu_with, random};
 use wgcnn::random::Rng;
 use wgcnn::{conv2d_kernel, conv2d_route, Activation, Conv2dGeometry, Conv2dOptions, Gpu, Padding};
 
@@ -112,11 +112,19 @@ fn assert_kernel(gpu: &wgcnn::Gpu, entry_point: &str, expected: &str, index: usi
     assert!(matches, "case {index}: {entry_point}, expected {expected}");
 }
 
-/// Runs `case` in both workgroup layouts (CPU adapters' 16- and 8-tile workgroups, GPUs' 64:
-/// `GpuOptions::large_workgroups`) against the CPU reference; returns the kernel it takes.
+/// Runs `case` as a CPU adapter runs it (16- and 8-tile workgroups; on lavapipe the kernels of
+/// conv2d_window64.wgsl, 64-bit loads) and as GPUs do (64-tile workgroups:
+/// `GpuOptions::large_workgroups`, and conv2d_window.wgsl: `int64_loads` off) against the CPU
+/// reference; returns the kernel the first takes.
 fn check(case: &Case, rng: &mut Rng) -> &'static str {
     let gpu = gpu_unsplit();
-    let large = gpu_large_workgroups();
+    let large = gpu_with(wgcnn::GpuOptions {
+        poison_outputs: true,
+        channel_split_outputs: Some(0),
+        large_workgroups: Some(true),
+        int64_loads: Some(false),
+        ..Default::default()
+    });
     let options = Conv2dOptions {
         stride: [case.stride, case.stride],
         padding: case.padding,
@@ -137,7 +145,7 @@ fn check(case: &Case, rng: &mut Rng) -> &'static str {
     let bias = case.bias.then(|| random(rng, &[case.out_channels], 1.0));
     let context = format!("input {input_shape:?} weight {weight_shape:?} {options:?}");
     assert_conv_matches(&gpu, &input, &weight, bias.as_ref(), &options, &context);
-    let context = format!("{context}, 64-tile workgroups");
+    let context = format!("{context}, 64-tile workgroups, float loads");
     assert_conv_matches(&large, &input, &weight, bias.as_ref(), &options, &context);
     let geometry = Conv2dGeometry::new(
         &input_shape,

@@ -105,3 +105,61 @@ fn every_glsl_port_validates_with_glslang_and_names_a_wgsl_twin() {
         ]
     );
 }
+
+/// `source` with every read `array[index]` (not part of a longer name) as `floats4(array[index])`.
+fn through_floats4(source: &str, array: &str) -> String {
+    let pattern = format!("{array}[");
+    let mut out = String::new();
+    let mut rest = source;
+    while let Some(at) = rest.find(&pattern) {
+        let preceded_by_name = rest[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if preceded_by_name {
+            out.push_str(&pattern);
+            rest = &rest[pattern.len()..];
+            continue;
+        }
+        let end = rest.find(']').unwrap() + 1;
+        out.push_str(&format!("floats4({})", &rest[..end]));
+        rest = &rest[end..];
+    }
+    out + rest
+}
+
+#[test]
+fn conv2d_window64_is_conv2d_window_with_64_bit_loads() {
+    let read = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("shaders")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let (window, window64) = (read("conv2d_window.wgsl"), read("conv2d_window64.wgsl"));
+    // Below each file's header (which ends where the parameters' struct starts).
+    let body =
+        |source: &str| source[source.find("// Mirrors `Conv2dParams`").unwrap()..].to_string();
+    let declared = body(&window)
+        .replace(
+            "var<storage, read> input: array<vec4<f32>>;",
+            "var<storage, read> input: array<vec2<u64>>;",
+        )
+        .replace(
+            "var<storage, read> packed_weight: array<vec4<f32>>;",
+            "var<storage, read> packed_weight: array<vec2<u64>>;",
+        );
+    let expected = through_floats4(&through_floats4(&declared, "input"), "packed_weight");
+    let body64 = body(&window64);
+    let (kernels, floats4) = body64.split_at(
+        body64
+            .find("\n// The 4 floats of a vec2<u64>")
+            .expect("floats4 at the end"),
+    );
+    assert_eq!(kernels.trim_end(), expected.trim_end());
+    assert!(floats4.contains("fn floats4(bits: vec2<u64>) -> vec4<f32>"));
+}

@@ -260,8 +260,8 @@ impl Gpu {
 
     /// Whether the `_int64` kernels run here: by default a CPU adapter with 64-bit integers in
     /// shaders, where loading floats in pairs as u64s is faster (`GpuOptions::int64_loads`):
-    /// lavapipe (WGSL with SHADER_INT64) and GL llvmpipe (the GLSL ports of the pool kernels,
-    /// `shaders/glsl/`; the int64 convolution kernels also need subgroups, which GL lacks).
+    /// lavapipe (WGSL with SHADER_INT64: also conv2d_window64.wgsl for the window kernels) and
+    /// GL llvmpipe (the GLSL ports in `shaders/glsl/`).
     pub fn has_int64_loads(&self) -> bool {
         self.inner.int64_loads
     }

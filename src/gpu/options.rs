@@ -43,9 +43,9 @@ pub struct GpuOptions {
     /// other kernels unfolded: `src/ops/conv2d/window.rs`, `unfold.rs`); on,
     /// as on GPUs. Tests set it to run the GPU layout and routing on a software adapter.
     pub large_workgroups: Option<bool>,
-    /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl) run where the
-    /// adapter has 64-bit integers: they read floats in pairs, which halves the cost of a load
-    /// on a CPU adapter. On GL, whose GLSL naga writes without 64-bit integers, the pools and the
+    /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl, and
+    /// conv2d_window64.wgsl for conv2d_window.wgsl) run where the adapter has 64-bit integers:
+    /// they read floats in pairs, which halves the cost of a load on a CPU adapter. On GL, whose GLSL naga writes without 64-bit integers, the pools and the
     /// 1x1 kernel run as their GLSL ports (`shaders/glsl/`, through wgpu's passthrough shaders;
     /// they need GL_ARB_gpu_shader_int64 and GL_ARB_shader_ballot with subgroups of 8, as
     /// llvmpipe has). `None`: on software adapters only. Tests turn it off to run the kernels

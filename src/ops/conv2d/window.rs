@@ -184,7 +184,13 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
             },
         )
     };
-    let window = |entry_point, tiling| window_in(Shader::Conv2dWindow, entry_point, tiling);
+    // conv2d_window64.wgsl: the same kernels with 64-bit loads, where those are cheaper.
+    let window_shader = if gpu.has_int64_loads() {
+        Shader::Conv2dWindow64
+    } else {
+        Shader::Conv2dWindow
+    };
+    let window = |entry_point, tiling| window_in(window_shader, entry_point, tiling);
     let wide = |entry_point, tiling| (Kernel::new(Shader::Conv2dWide, entry_point), tiling);
     let unpadded = g.pads == Pads::default();
     let out_per_group = g.out_channels / g.groups;
