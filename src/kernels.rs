@@ -29,6 +29,8 @@ pub(crate) enum Shader {
     /// As above, for conv2d_window_int64.wgsl's `conv2d_window1_narrow_int64` (subgroup
     /// broadcasts from GL_ARB_shader_ballot).
     Conv2dWindow1NarrowInt64Glsl,
+    /// As above, for conv2d_window64.wgsl's `conv2d_window3`.
+    Conv2dWindow3Glsl,
 }
 
 /// How a GLSL kernel binds a storage buffer from binding 1 (binding 0 holds its parameters).
@@ -78,6 +80,7 @@ impl Shader {
             Shader::Conv2dWindow1NarrowInt64Glsl => {
                 include_str!("../shaders/glsl/conv2d_window1_narrow_int64.glsl")
             }
+            Shader::Conv2dWindow3Glsl => include_str!("../shaders/glsl/conv2d_window3.glsl"),
         }
     }
 
@@ -85,7 +88,8 @@ impl Shader {
         match self {
             Shader::MaxPool2dK3s2p1Int64Glsl
             | Shader::AvgPool2dK2s2Int64Glsl
-            | Shader::Conv2dWindow1NarrowInt64Glsl => Language::Glsl,
+            | Shader::Conv2dWindow1NarrowInt64Glsl
+            | Shader::Conv2dWindow3Glsl => Language::Glsl,
             _ => Language::Wgsl,
         }
     }
@@ -99,6 +103,7 @@ impl Shader {
                 (&[Read, ReadWrite], 64)
             }
             Shader::Conv2dWindow1NarrowInt64Glsl => (&[Read, Read, Read, ReadWrite], 8),
+            Shader::Conv2dWindow3Glsl => (&[Read, Read, Read, ReadWrite], 16),
             _ => (&[], 0),
         }
     }
@@ -124,6 +129,7 @@ impl Shader {
             Shader::MaxPool2dK3s2p1Int64Glsl => "glsl/max_pool2d_k3s2p1_int64.glsl",
             Shader::AvgPool2dK2s2Int64Glsl => "glsl/avg_pool2d_k2s2_int64.glsl",
             Shader::Conv2dWindow1NarrowInt64Glsl => "glsl/conv2d_window1_narrow_int64.glsl",
+            Shader::Conv2dWindow3Glsl => "glsl/conv2d_window3.glsl",
         }
     }
 }

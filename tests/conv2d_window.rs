@@ -64,8 +64,11 @@ impl Case {
 }
 
 /// The kernel a window-kernel shape takes on adapters without subgroups (1x1: see
-/// `common::no_subgroups_1x1_kernel`).
+/// `common::no_subgroups_1x1_kernel`): the wide kernels, but on GL llvmpipe the GLSL port of
+/// `conv2d_window3` for a stride-1 3x3 that fills more than 3/4 of its 32-channel tiles.
 fn wide_kernel(gpu: &Gpu, case: &Case) -> &'static str {
+    let per_group = case.out_channels / case.groups;
+    let sparse = 4 * per_group <= 3 * per_group.next_multiple_of(32);
     match (case.kernel, case.stride) {
         (1, _) => common::no_subgroups_1x1_kernel(
             gpu,
@@ -74,6 +77,7 @@ fn wide_kernel(gpu: &Gpu, case: &Case) -> &'static str {
             case.out_channels / case.groups,
             case.height * case.width,
         ),
+        (3, 1) if common::glsl_window_kernels(gpu) && !sparse => "conv2d_window3",
         (3, 1) => "conv2d_wide3",
         (3, _) => "conv2d_wide3_stride2",
         (5, _) => "conv2d_wide5",
@@ -84,11 +88,13 @@ fn wide_kernel(gpu: &Gpu, case: &Case) -> &'static str {
 /// Whether `case` takes a window kernel on `gpu`: with subgroups, except on software adapters a
 /// KxK group that fills at most 3/4 of the 32-channel tiles, which takes the wide kernels
 /// (`src/ops/conv2d/window.rs`). The 64-tile run in `check` takes the window kernels there.
+/// On GL llvmpipe a stride-1 3x3 that is not sparse takes `conv2d_window3`'s GLSL port.
 fn takes_window(gpu: &wgcnn::Gpu, case: &Case) -> bool {
     let per_group = case.out_channels / case.groups;
     let sparse = case.kernel != 1 && 4 * per_group <= 3 * per_group.next_multiple_of(32);
     let software = gpu.adapter_info().device_type == "Cpu";
-    gpu.has_subgroups() && !(sparse && software)
+    let glsl = common::glsl_window_kernels(gpu) && (case.kernel, case.stride) == (3, 1);
+    (gpu.has_subgroups() || glsl) && !(sparse && software)
 }
 
 /// The window kernel a KxK shape takes on adapters with subgroups.
@@ -102,9 +108,9 @@ fn window_kernel(case: &Case) -> &'static str {
 }
 
 /// Asserts case `index` took `expected`: the wide kernel itself without subgroups, a kernel of
-/// that family (`conv2d_window`, `conv2d_window1`) with them.
+/// that family (`conv2d_window`, `conv2d_window1`) with them or their GLSL ports.
 fn assert_kernel(gpu: &wgcnn::Gpu, entry_point: &str, expected: &str, index: usize) {
-    let matches = if gpu.has_subgroups() {
+    let matches = if gpu.has_subgroups() || common::glsl_window_kernels(gpu) {
         entry_point.starts_with(expected)
     } else {
         entry_point == expected
@@ -243,7 +249,7 @@ fn window_kernels_match_reference() {
         expected += usize::from(takes_window(&gpu, &case));
     }
     assert_eq!(windowed, expected, "{cases} cases: window kernels taken");
-    if gpu.has_subgroups() {
+    if gpu.has_subgroups() || common::glsl_window_kernels(&gpu) {
         assert!(windowed > 0, "no case took a window kernel");
     } else {
         assert_eq!(windowed, 0, "no subgroups: no window kernel");

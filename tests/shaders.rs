@@ -101,6 +101,7 @@ fn every_glsl_port_validates_with_glslang_and_names_a_wgsl_twin() {
         [
             "avg_pool2d_k2s2_int64",
             "conv2d_window1_narrow_int64",
+            "conv2d_window3",
             "max_pool2d_k3s2p1_int64"
         ]
     );

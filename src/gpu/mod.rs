@@ -33,7 +33,7 @@ pub(crate) struct GpuInner {
     /// The `_int64` kernels run as their GLSL ports (`shaders/glsl/`): GL, with
     /// PASSTHROUGH_SHADERS.
     pub glsl_kernels: bool,
-    /// ... and the GLSL 1x1 kernel, which needs subgroups of at least 8 lanes, with them.
+    /// ... and the GLSL window kernels, which need subgroups of at least 8 lanes, with them.
     pub glsl_subgroups: bool,
     pub channel_split_outputs: usize,
     pub large_workgroups: bool,
@@ -149,7 +149,7 @@ impl Gpu {
                 .contains(wgpu::Features::PASSTHROUGH_SHADERS);
         let int64_loads = wants_int64
             && (glsl_kernels || adapter.features().contains(wgpu::Features::SHADER_INT64));
-        // The GLSL 1x1 kernel broadcasts across subgroups of 8. wgpu reports no subgroup size on
+        // The GLSL window kernels broadcast across subgroups of 8. wgpu reports no subgroup size on
         // GL; llvmpipe's subgroup is one SIMD register of 32-bit lanes, and it names the
         // register's width: "llvmpipe (LLVM 15.0.6, 256 bits)".
         let glsl_subgroups = glsl_kernels && simd_lanes(&raw_info.name) >= 8;
@@ -271,8 +271,8 @@ impl Gpu {
         self.inner.glsl_kernels
     }
 
-    /// Whether the 1x1 `_int64` kernel runs as its GLSL port too (GL llvmpipe with subgroups of
-    /// at least 8 lanes).
+    /// Whether the window kernels' GLSL ports (1x1, stride-1 3x3) run too: GL llvmpipe with
+    /// subgroups of at least 8 lanes.
     pub(crate) fn glsl_subgroups(&self) -> bool {
         self.inner.glsl_subgroups
     }

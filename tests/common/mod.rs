@@ -115,11 +115,23 @@ pub fn wide1_kernel(in_channels: usize, out_per_group: usize) -> &'static str {
     }
 }
 
+/// Whether `gpu` runs the GLSL ports of the window kernels (`shaders/glsl/`): GL llvmpipe with
+/// the int64 kernels (`Gpu::has_int64_loads`), 8- and 16-tile workgroups, and subgroups of at
+/// least 8 lanes (its name says "256 bits)" or wider).
+pub fn glsl_window_kernels(gpu: &Gpu) -> bool {
+    let wide_simd = ["256 bits)", "512 bits)"]
+        .iter()
+        .any(|width| gpu.adapter_info().name.ends_with(width));
+    gpu.adapter_info().backend == "Gl"
+        && gpu.has_int64_loads()
+        && !gpu.large_workgroups()
+        && wide_simd
+}
+
 /// The kernel a stride-1 1x1 convolution without padding takes on an adapter without subgroups:
-/// on GL llvmpipe with the int64 kernels (`Gpu::has_int64_loads`), 8-tile workgroups and
-/// subgroups of at least 8 lanes (its name says "256 bits)" or wider), the GLSL port of
-/// `conv2d_window1_narrow_int64` where the input channels a group and the plane (`plane`
-/// pixels) are multiples of 8; else the wide kernel of `wide1_kernel`.
+/// with `glsl_window_kernels`, the GLSL port of `conv2d_window1_narrow_int64` where the input
+/// channels a group and the plane (`plane` pixels) are multiples of 8; else the wide kernel of
+/// `wide1_kernel`.
 pub fn no_subgroups_1x1_kernel(
     gpu: &Gpu,
     in_channels: usize,
@@ -128,10 +140,7 @@ pub fn no_subgroups_1x1_kernel(
     plane: usize,
 ) -> &'static str {
     let octets = (in_channels / groups).is_multiple_of(8) && plane.is_multiple_of(8);
-    let wide_simd = ["256 bits)", "512 bits)"]
-        .iter()
-        .any(|width| gpu.adapter_info().name.ends_with(width));
-    if gpu.has_int64_loads() && !gpu.large_workgroups() && wide_simd && octets {
+    if glsl_window_kernels(gpu) && octets {
         "conv2d_window1_narrow_int64"
     } else {
         wide1_kernel(in_channels, out_per_group)

@@ -67,6 +67,8 @@ const WINDOW1_NARROW_INT64_GLSL: Kernel = Kernel::new(
     Shader::Conv2dWindow1NarrowInt64Glsl,
     "conv2d_window1_narrow_int64",
 );
+/// conv2d_window3's GLSL port for GL, 16 tiles a workgroup.
+const WINDOW3_GLSL: Kernel = Kernel::new(Shader::Conv2dWindow3Glsl, "conv2d_window3");
 /// conv2d_window1_narrow (1x1, at most 16 output channels a group): 8 columns x 16 channels,
 /// 8 tiles a workgroup on CPU adapters.
 const NARROW: Tiling = Tiling {
@@ -217,13 +219,15 @@ pub(crate) fn kernel(gpu: &Gpu, g: &Conv2dGeometry) -> Option<WindowKernel> {
     let sparse_tiles = g.kernel != [1, 1]
         && 4 * out_per_group <= 3 * out_per_group.next_multiple_of(PACKED_CHANNEL_TILE);
     let window_kernels = gpu.has_subgroups() && (gpu.large_workgroups() || !sparse_tiles);
-    // GL llvmpipe runs conv2d_window1_narrow_int64 as its GLSL port (64-bit words and subgroup
-    // broadcasts, which naga cannot write for GL), with its 8 tiles a workgroup.
+    // GL llvmpipe runs conv2d_window1_narrow_int64 and conv2d_window3 as GLSL ports (64-bit
+    // words and subgroup broadcasts, which naga cannot write for GL), with the CPU adapters'
+    // tiles a workgroup.
     let glsl_window = gpu.glsl_subgroups() && !gpu.large_workgroups();
     let (kernel, tiling) = match (g.kernel, g.stride, window_kernels) {
         ([1, 1], [1, 1], _) if unpadded && octets && glsl_window => {
             (WINDOW1_NARROW_INT64_GLSL, NARROW)
         }
+        ([3, 3], [1, 1], _) if glsl_window && !sparse_tiles => (WINDOW3_GLSL, WINDOW),
         ([1, 1], [1, 1], true) if unpadded && octets && gpu.has_int64_loads() => window_in(
             Shader::Conv2dWindowInt64,
             "conv2d_window1_narrow_int64",
