@@ -23,13 +23,19 @@ pub(crate) enum BindingZero<'a> {
     Uniform(&'a wgpu::Buffer),
 }
 
-/// A bind group's identity: the kernel (its pipeline's layout), the texture or uniform buffer at
-/// binding 0 if any, and each storage range, in binding order.
+/// `BindingZero`, owned, for a cache key.
+#[derive(PartialEq, Eq, Hash)]
+enum ZeroKey {
+    Texture(wgpu::TextureView),
+    Uniform(wgpu::Buffer),
+}
+
+/// A bind group's identity: the kernel (its pipeline's layout), what it binds at binding 0 if
+/// anything, and each storage range, in binding order.
 #[derive(PartialEq, Eq, Hash)]
 struct Key {
     kernel: Kernel,
-    texture: Option<wgpu::TextureView>,
-    uniform: Option<wgpu::Buffer>,
+    zero: Option<ZeroKey>,
     views: Vec<(wgpu::Buffer, u64, u64)>,
 }
 
@@ -49,15 +55,12 @@ impl BindGroupCache {
         binding_zero: Option<BindingZero>,
         storage: &[View],
     ) -> wgpu::BindGroup {
-        let (texture, uniform) = match binding_zero {
-            Some(BindingZero::Texture(view)) => (Some(view), None),
-            Some(BindingZero::Uniform(buffer)) => (None, Some(buffer)),
-            None => (None, None),
-        };
         let key = Key {
             kernel,
-            texture: texture.cloned(),
-            uniform: uniform.cloned(),
+            zero: binding_zero.map(|resource| match resource {
+                BindingZero::Texture(view) => ZeroKey::Texture(view.clone()),
+                BindingZero::Uniform(buffer) => ZeroKey::Uniform(buffer.clone()),
+            }),
             views: storage
                 .iter()
                 .map(|view| (view.buffer.clone(), view.offset, view.size))
@@ -110,7 +113,9 @@ impl BindGroupCache {
     /// Drops the entries that bind `texture`, a weight texture the pool lets go.
     pub(crate) fn forget_texture(&self, texture: &wgpu::TextureView) {
         let mut groups = self.groups.lock().unwrap();
-        groups.retain(|key, _| key.texture.as_ref() != Some(texture));
+        groups.retain(
+            |key, _| !matches!(&key.zero, Some(ZeroKey::Texture(bound)) if bound == texture),
+        );
     }
 }
 

@@ -173,11 +173,10 @@ impl Gpu {
         let device = &self.inner.device;
         let glsl = kernel.shader.language() == Language::Glsl;
         let uniform = glsl.then(|| self.params_buffer(bytemuck::bytes_of(params)));
-        let binding_zero = match (&uniform, texture) {
-            (Some(buffer), _) => Some(BindingZero::Uniform(buffer)),
-            (None, Some(view)) => Some(BindingZero::Texture(view)),
-            (None, None) => None,
-        };
+        let binding_zero = uniform
+            .as_ref()
+            .map(BindingZero::Uniform)
+            .or(texture.map(BindingZero::Texture));
         let bind_group =
             self.inner
                 .bind_groups

@@ -45,11 +45,12 @@ pub struct GpuOptions {
     pub large_workgroups: Option<bool>,
     /// Whether the `_int64` kernels (pool2d_int64.wgsl, conv2d_window_int64.wgsl, and
     /// conv2d_window64.wgsl for conv2d_window.wgsl) run where the adapter has 64-bit integers:
-    /// they read floats in pairs, which halves the cost of a load on a CPU adapter. On GL, whose GLSL naga writes without 64-bit integers, the pools and the
-    /// 1x1 kernel run as their GLSL ports (`shaders/glsl/`, through wgpu's passthrough shaders;
-    /// they need GL_ARB_gpu_shader_int64 and GL_ARB_shader_ballot with subgroups of 8, as
-    /// llvmpipe has). `None`: on software adapters only. Tests turn it off to run the kernels
-    /// they replace there.
+    /// they read floats in pairs, which halves the cost of a load on a CPU adapter. On GL, whose
+    /// GLSL naga writes without 64-bit integers, the pools, the 1x1 kernel and the stride-1 3x3
+    /// window kernel run as GLSL ports (`shaders/glsl/`, through wgpu's passthrough shaders;
+    /// they need GL_ARB_gpu_shader_int64, and the convolutions GL_ARB_shader_ballot with
+    /// subgroups of 8, as llvmpipe has). `None`: on software adapters only. Tests turn it off
+    /// to run the kernels they replace there.
     pub int64_loads: Option<bool>,
     /// Whether a weight tensor keeps conv2d's repacked copy of itself for its next convolution
     /// (the window and wide kernels, `src/ops/conv2d/packed_weights.rs`): a layer run again then
